@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Benchmark triage.assess on generated SMS tips and long voice summaries.
+
+Run from the project root:
+
+    .venv/bin/python bench/triage_bench.py [--n 5000] [--long-n 200] [--seed 111]
+
+The corpus is generated deterministically from fragments written here (Vietnamese with
+and without diacritics, teencode, numbers, places). The baseline is one compiled regex,
+the union of every phrase the rules match, run with finditer over the same texts after
+the same folding. The last line printed is machine-readable:
+
+    tips_per_s=X p99_ms=X long_p99_ms=X ratio_vs_regex=X
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import re
+import statistics
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import triage  # noqa: E402
+
+SMS_MIN, SMS_MAX = 40, 300
+LONG_LEN = 5_000
+
+FRAGMENTS = [
+    "con gái tôi {age} tuổi bỏ nhà đi {n} ngày rồi chưa về",
+    "em toi {agenum}t nghe ban ru sang {country} lam viec luong cao",
+    "có người hứa việc làm ở {country} lương {money} một tháng, không mất phí",
+    "bạn em bị giữ hộ chiếu, không được ra ngoài",
+    "họ bắt làm việc 16 tiếng mỗi ngày, ai không đủ chỉ tiêu là bị đánh",
+    "cho em hỏi gọi 111 có mất tiền không ạ",
+    "sdt cua nguoi moi gioi la {phone}",
+    "tuyển gấp nữ phục vụ nhà hàng ở {place}, bao ăn ở, lương cao",
+    "chau be {age} tuoi bi nguoi la dan di tu chieu qua o {place}",
+    "toi dang o trong 1 khu nha co bao ve, ko biet dia chi",
+    "hàng xóm nhà em hay đánh con, cháu khóc cả đêm",
+    "người ta đòi {money} tiền chuộc mới cho về",
+    "co ai bj lua sang {country} roi ko a",
+    "em bị ép lấy chồng bên {country}, nhà chồng không cho liên lạc với gia đình",
+    "đêm nay họ sẽ đưa mấy đứa qua sông sang bên kia biên giới",
+    "xin chao, cho toi hoi luat moi ve toi mua ban nguoi co hieu luc tu khi nao",
+    "cảm ơn tổng đài đã giúp đỡ gia đình tôi",
+    "nhóm trên facebook rủ học sinh lớp {grade} đi làm người mẫu ảnh",
+    "mẹ em đi xuất khẩu lao động {n} năm nay không liên lạc được",
+    "ho noi neu bao cong an thi se giet em",
+    "em vừa trốn được ra, đang ở bến xe {place}, không có tiền về",
+    "tin nhắn thử tổng đài, không có gì đâu",
+    "dang tuyen lao dong di {country} chi can CCCD, bay ngay trong thang",
+    "có một xe khách chở nhiều thanh niên về phía cửa khẩu lúc nửa đêm",
+    "con toi hoc lop {grade} bi ban be bat nat tren mang",
+    "nghe nói có đường dây mua bán thận ở {place}, ai cần tiền thì liên hệ",
+    "em ko muon bi ban, cuu em voi",
+    "tôi không bị nhốt, chỉ muốn hỏi thủ tục về nước",
+    "bé nhà bên cạnh {age} tuổi bị bỏ đói, ở một mình nhiều ngày",
+    "anh ay lam cho cong ty online o {abroad}, bi phat tien vi ko lua dc ai",
+    "mình nhận được tin nhắn mời làm CTV chốt đơn, trả {money}/ngày",
+    "gia dinh nghi ngo chau bi dua sang {country} ban",
+    "khoảng {n} người bị giữ trong căn nhà ở {place}, có camera và chó canh",
+    "alo alo co ai ko",
+    "phường mình tổ chức buổi sinh hoạt về an toàn trên mạng, tổng đài có cử người tới được không",
+    "QC: vay tiền nhanh, giải ngân trong 5 phút, lh {phone}",
+    "chị họ em đi {country} theo diện kết hôn, giờ gọi về khóc bảo muốn về",
+    "hôm qua có người lạ đi xe máy hỏi đường tới trường tiểu học ở {place}",
+    "ong chu thu het giay to, bat tra no {money} moi cho nghi viec",
+    "em {age} tuoi, bo me ep nghi hoc di lam quan karaoke",
+    "lúc {hour} giờ tối nay họ hẹn giao người ở bãi xe gần chợ {place}",
+    "k bít phải làm sao nữa, điện thoại sắp hết pin",
+    "Bạn trai quen qua mạng hẹn đón em lên {place} chơi rồi đưa đi làm",
+    "my sister is stuck in {abroad}, they took her passport, pls help",
+]
+
+PLACES = [
+    "Hà Nội",
+    "Lạng Sơn",
+    "Lào Cai",
+    "Móng Cái",
+    "Cà Mau",
+    "An Giang",
+    "Nghệ An",
+    "Hà Giang",
+    "Cao Bằng",
+    "Tây Ninh",
+    "Quảng Ninh",
+    "Điện Biên",
+    "tp hcm",
+    "sai gon",
+    "Bình Dương",
+    "Thanh Hoa",
+    "Sơn La",
+    "Kiên Giang",
+]
+COUNTRIES = [
+    "Trung Quốc",
+    "TQ",
+    "Campuchia",
+    "cam pu chia",
+    "Lào",
+    "Myanmar",
+    "Hàn Quốc",
+    "Nhật",
+    "Đài Loan",
+    "Malaysia",
+    "Dubai",
+    "Nga",
+    "Ba Lan",
+]
+ABROAD = ["Sihanoukville", "Poipet", "Bavet", "Myawaddy", "Kuala Lumpur", "Quảng Tây"]
+AGE_WORDS = ["mười ba", "muoi bon", "mười lăm", "muoi sau", "hai mươi", "ba muoi"]
+MONEY = ["5 triệu", "30tr", "2000 đô", "800$", "15 triệu", "50 trieu", "3000 usd"]
+
+TEENCODE = [
+    ("không", "ko"),
+    ("khong", "k"),
+    ("được", "dc"),
+    ("duoc", "dc"),
+    ("bây giờ", "bj"),
+    ("bay gio", "bj"),
+    ("người", "ng"),
+    ("nguoi", "ng"),
+    ("gì", "j"),
+    ("gi ", "j "),
+    ("số điện thoại", "sdt"),
+    ("biết", "bít"),
+    ("thế nào", "ntn"),
+]
+SEPARATORS = [", ", ". ", " ", "... ", " - ", "\n", "!! ", "? "]
+
+
+def strip_accents(text: str) -> str:
+    """Vietnamese without diacritics, as callers often type it (case kept)."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: the baseline's normalisation."""
+    return strip_accents(text.lower())
+
+
+def fill(fragment: str, rnd: random.Random) -> str:
+    """Replace a fragment's placeholders with random ages, places, numbers."""
+    age = rnd.choice([str(rnd.randint(4, 17)), str(rnd.randint(18, 35)), rnd.choice(AGE_WORDS)])
+    return fragment.format(
+        age=age,
+        agenum=rnd.randint(10, 25),
+        n=rnd.randint(2, 40),
+        grade=rnd.randint(1, 12),
+        place=rnd.choice(PLACES),
+        country=rnd.choice(COUNTRIES),
+        abroad=rnd.choice(ABROAD),
+        money=rnd.choice(MONEY),
+        hour=rnd.randint(7, 11),
+        phone=f"0{rnd.choice('398')}{rnd.randint(10_000_000, 99_999_999)}",
+    )
+
+
+def vary(text: str, rnd: random.Random) -> str:
+    """Type a text the way people do: accents dropped, teencode, shouting."""
+    if rnd.random() < 0.45:
+        text = strip_accents(text)
+    if rnd.random() < 0.5:
+        for long, short in TEENCODE:
+            if rnd.random() < 0.6:
+                text = text.replace(long, short)
+    if rnd.random() < 0.05:
+        text = text.upper()
+    return text
+
+
+def cut(text: str, limit: int) -> str:
+    """Trim to at most `limit` characters, at a space when there is one."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    return head[:space] if space > limit // 2 else head
+
+
+def make_text(rnd: random.Random, target: int, limit: int) -> str:
+    """Join random fragments until the text is at least `target` characters long."""
+    parts: list[str] = []
+    length = 0
+    while length < target:
+        part = vary(fill(rnd.choice(FRAGMENTS), rnd), rnd)
+        if parts:
+            part = rnd.choice(SEPARATORS) + part
+        parts.append(part)
+        length += len(part)
+    return cut("".join(parts), limit)
+
+
+def make_corpus(n: int, long_n: int, seed: int) -> tuple[list[str], list[str]]:
+    """SMS-length tips (40-300 characters) and 5,000-character voice summaries."""
+    rnd = random.Random(seed)
+    sms = [make_text(rnd, rnd.randint(SMS_MIN, SMS_MAX), SMS_MAX) for _ in range(n)]
+    long = [make_text(rnd, LONG_LEN, LONG_LEN) for _ in range(long_n)]
+    return sms, long
+
+
+def baseline_regex(phrases: Sequence[str]) -> re.Pattern[str]:
+    """One regex: the union of all phrases, longest first, on word boundaries."""
+    unique = sorted({p for p in phrases if p}, key=lambda p: (-len(p), p))
+    if not unique:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in unique) + r")\b")
+
+
+def time_each(func: Callable[[str], object], texts: Sequence[str]) -> list[int]:
+    """Nanoseconds taken by func on each text."""
+    clock = time.perf_counter_ns
+    out = []
+    for text in texts:
+        start = clock()
+        func(text)
+        out.append(clock() - start)
+    return out
+
+
+def time_total(func: Callable[[str], object], texts: Sequence[str]) -> float:
+    """Wall seconds for func over all texts, without per-call timers."""
+    start = time.perf_counter()
+    for text in texts:
+        func(text)
+    return time.perf_counter() - start
+
+
+def percentile(values: Sequence[int], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=5_000, help="SMS texts to time (default 5000)")
+    ap.add_argument("--long-n", type=int, default=200, help="5,000-char texts (default 200)")
+    ap.add_argument("--seed", type=int, default=111, help="corpus seed (default 111)")
+    args = ap.parse_args()
+    if args.n < 1 or args.long_n < 1:
+        ap.error("--n and --long-n must be at least 1")
+
+    load_start = time.perf_counter()
+    rules = triage.load_rules()
+    load_s = time.perf_counter() - load_start
+    phrases = rules.all_phrases()
+    regex = baseline_regex(phrases)
+
+    sms, long = make_corpus(args.n, args.long_n, args.seed)
+
+    def assess_sms(text: str) -> object:
+        return triage.assess(text, channel="sms", rules=rules)
+
+    def assess_voice(text: str) -> object:
+        return triage.assess(text, channel="voice", rules=rules)
+
+    def regex_sms(text: str) -> object:
+        return sum(1 for _ in regex.finditer(fold(text)))
+
+    warm = sms[: min(len(sms), 500)]
+    for text in warm:
+        assess_sms(text)
+        regex_sms(text)
+    for text in long[:10]:
+        assess_voice(text)
+    sample = assess_sms(sms[0])
+    rules_version = getattr(sample, "rules_version", None) or getattr(rules, "version", "?")
+
+    gc.collect()
+    sms_ns = time_each(assess_sms, sms)
+    gc.collect()
+    sms_wall = time_total(assess_sms, sms)
+    gc.collect()
+    long_ns = time_each(assess_voice, long)
+    gc.collect()
+    regex_ns = time_each(regex_sms, sms)
+
+    tips_per_s = len(sms) / sms_wall
+    p50_ms = percentile(sms_ns, 50) / 1e6
+    p99_ms = percentile(sms_ns, 99) / 1e6
+    long_p50_ms = percentile(long_ns, 50) / 1e6
+    long_p99_ms = percentile(long_ns, 99) / 1e6
+    triage_mean = statistics.fmean(sms_ns)
+    regex_mean = statistics.fmean(regex_ns)
+    ratio = triage_mean / regex_mean if regex_mean else float("inf")
+
+    sms_lengths = [len(t) for t in sms]
+    print(
+        f"python {sys.version.split()[0]}, rules_version {rules_version}, "
+        f"{len(phrases)} phrases, load_rules {load_s * 1e3:.1f} ms, seed {args.seed}"
+    )
+    print(
+        f"corpus: {len(sms)} SMS ({min(sms_lengths)}-{max(sms_lengths)} chars, "
+        f"mean {statistics.fmean(sms_lengths):.0f}), {len(long)} voice summaries of "
+        f"~{LONG_LEN} chars"
+    )
+    print()
+    print(f"{'measure':<34}{'value':>12}")
+    print(f"{'SMS tips per second (1 process)':<34}{tips_per_s:>12,.0f}")
+    print(f"{'SMS p50 (ms)':<34}{p50_ms:>12.3f}")
+    print(f"{'SMS p99 (ms)':<34}{p99_ms:>12.3f}")
+    print(f"{'SMS max (ms)':<34}{max(sms_ns) / 1e6:>12.3f}")
+    print(f"{'voice 5k p50 (ms)':<34}{long_p50_ms:>12.3f}")
+    print(f"{'voice 5k p99 (ms)':<34}{long_p99_ms:>12.3f}")
+    print(f"{'SMS mean, triage (us)':<34}{triage_mean / 1e3:>12.1f}")
+    print(f"{'SMS mean, fold + regex (us)':<34}{regex_mean / 1e3:>12.1f}")
+    print(f"{'ratio triage / regex':<34}{ratio:>12.2f}")
+    print()
+    print(
+        f"tips_per_s={tips_per_s:.0f} p99_ms={p99_ms:.3f} "
+        f"long_p99_ms={long_p99_ms:.3f} ratio_vs_regex={ratio:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
