@@ -1,0 +1,143 @@
+"""Ages, birth dates and school grades: who in a tip is a child.
+
+Numbers that are phone numbers or money are never read as ages: an age is a number
+followed by an age word ("14 tuổi", "14t"), a birth date or year after a birth word
+("sn 2011", "sinh ngày 10/9/2008"), or a school grade ("lớp 8").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from .normalize import NUMBER, PUNCT, Token
+
+_DATE_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
+_YEAR_RE = re.compile(r"^(19[3-9]\d|20[0-4]\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Age:
+    years: int
+    start: int  # token index of the evidence
+    end: int
+    source: str  # "age" | "birth" | "grade"
+    past: bool = False  # an age at the time of a past event: "năm 15 tuổi chị bị bán"
+
+
+def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
+              birth_words: list[tuple[str, ...]], received: date | None) -> list[Age]:
+    ages: list[Age] = []
+    n = len(tokens)
+    for i, token in enumerate(tokens):
+        if token.kind != NUMBER or token.value is None or len(token.text) > 3:
+            continue
+        # "14 tuổi", "14t", and ranges "13 14t", "14-16 tuổi", "13 đến 16 tuổi"
+        j = i + 1
+        if j < n and tokens[j].text in ("den", "toi") and j + 1 < n and tokens[j + 1].kind == NUMBER:
+            j += 1
+        while j < n and tokens[j].kind == NUMBER and tokens[j].value is not None and j - i < 3:
+            j += 1
+        if j < n and tokens[j].text in age_units and not _is_months(tokens, j):
+            years = [t.value for t in tokens[i:j] if t.kind == NUMBER and t.value is not None]
+            if all(0 < y < 120 for y in years) and not _follows_age(tokens, i, age_units):
+                past = _is_past_age(tokens, i, past_markers)
+                ages.extend(Age(y, i, j + 1, "age", past) for y in years)
+        elif j < n and tokens[j].text == "thang" and j + 1 < n and tokens[j + 1].text == "tuoi":
+            ages.append(Age(0, i, j + 2, "age"))  # "2 tháng tuổi": an infant
+    if received is not None:
+        ages.extend(_birth_ages(tokens, birth_words, received))
+    return ages
+
+
+def _is_months(tokens: list[Token], j: int) -> bool:
+    return tokens[j].text == "thang"
+
+
+def _follows_age(tokens: list[Token], i: int, age_units: set[str]) -> bool:
+    """True when this number is the second of a range already read ("13 14t")."""
+    return i > 0 and tokens[i - 1].kind == NUMBER and (
+        i < 2 or tokens[i - 2].text not in age_units)
+
+
+def _is_past_age(tokens: list[Token], i: int, past_markers: set[str]) -> bool:
+    """"năm 15 tuổi", "hồi 12 tuổi", "lúc 14 tuổi": the age then, not now.
+
+    "năm nay 15 tuổi" is this year, so "năm" counts only right before the number.
+    """
+    if i == 0:
+        return False
+    prev = tokens[i - 1].text
+    if prev in past_markers:
+        return True
+    return prev == "tu" and i > 1 and tokens[i - 2].text in past_markers
+
+
+def _birth_ages(tokens: list[Token], birth_words: list[tuple[str, ...]],
+                received: date) -> list[Age]:
+    ages = []
+    texts = [t.text for t in tokens]
+    for i, token in enumerate(tokens):
+        if token.kind != NUMBER:
+            continue
+        if not _after_birth_word(texts, i, birth_words):
+            continue
+        full = _DATE_RE.match(token.text)
+        if full:
+            day, month, year = (int(g) for g in full.groups())
+            try:
+                born = date(year, month, day)
+            except ValueError:
+                continue
+            years = received.year - born.year - ((received.month, received.day) < (born.month, born.day))
+        elif _YEAR_RE.match(token.text):
+            years = received.year - int(token.text)
+        else:
+            continue
+        if 0 <= years < 120:
+            ages.append(Age(years, i, i + 1, "birth"))
+    return ages
+
+
+def _after_birth_word(texts: list[str], i: int, birth_words: list[tuple[str, ...]]) -> bool:
+    """A birth word ends right before token i, or one filler word before it."""
+    for phrase in birth_words:
+        for gap in (0, 1):
+            start = i - gap - len(phrase)
+            if start >= 0 and tuple(texts[start:start + len(phrase)]) == phrase:
+                if gap == 0 or texts[i - 1] in ("nam", "ngay", "thang"):
+                    return True
+    return False
+
+
+def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
+                past_markers: set[str]) -> list[Age]:
+    """"lớp 8" → about 13; grades above 12 are not school ("lớp 2" of a course is rare)."""
+    grades = []
+    texts = [t.text for t in tokens]
+    for i, token in enumerate(tokens):
+        if token.text != "lop" or i + 1 >= len(tokens):
+            continue
+        nxt = tokens[i + 1]
+        if nxt.kind != NUMBER or nxt.value is None or not 1 <= nxt.value <= 12:
+            continue
+        before = texts[max(0, i - 4):i]
+        if _has_any(before, not_subject):
+            continue  # "cô giáo chủ nhiệm lớp 5": the teacher, not a pupil
+        past = i > 0 and (texts[i - 1] in past_markers or texts[i - 1] in ("xong", "het"))
+        grades.append(Age(nxt.value + 5, i, i + 2, "grade", past))
+    return grades
+
+
+def _has_any(words: list[str], phrases: list[tuple[str, ...]]) -> bool:
+    for phrase in phrases:
+        size = len(phrase)
+        for k in range(len(words) - size + 1):
+            if tuple(words[k:k + size]) == phrase:
+                return True
+    return False
+
+
+def is_boundary(token: Token) -> bool:
+    return token.kind == PUNCT

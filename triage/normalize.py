@@ -1,0 +1,223 @@
+"""Text to tokens: folding, tokenising, teencode expansion and number words.
+
+Every verdict is computed on the folded view (lower case, no diacritics, đ → d), so
+a tip typed with or without accents, in upper case or decomposed Unicode gets the same
+answer. Each token keeps the code-point span of the original text it came from, so
+reasons point into the text as given.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+WORD, NUMBER, PUNCT = "w", "n", "p"
+
+# Characters kept as sentence or clause boundaries; everything else that is not a
+# letter or a digit separates tokens and is dropped.
+_BOUNDARY = set(".!?;\n,")
+_NUMBER_JOINERS = set(".:/")
+_MARK = "\x00"  # stands in for a combining mark so offsets stay one to one
+
+
+class _FoldTable(dict):
+    """str.translate table that folds each code point to exactly one character."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = folded = _fold_char(chr(code))
+        return folded
+
+
+def _fold_char(ch: str) -> str:
+    if 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate: nothing to read
+        return " "
+    category = unicodedata.category(ch)
+    if category == "Mn":
+        return _MARK
+    if category[0] == "L":
+        base = unicodedata.normalize("NFD", ch)[0].lower()[0]
+        return "d" if base in "đð" else base
+    if category == "Nd":
+        return ch
+    if ch in _BOUNDARY or ch in _NUMBER_JOINERS:
+        return ch
+    return " "
+
+
+_TABLE = _FoldTable()
+_TOKEN_RE = re.compile(
+    r"(?P<n>\d+(?:[.:/]\d+)*)|(?P<w>[^\W\d_](?:[^\W\d_]|\x00)*)|(?P<p>[.!?;\n]+|,)"
+)
+_REPEAT_RE = re.compile(r"([a-z])\1+")
+_VOWEL_RE = re.compile(r"[aeiouy]")  # "kk", "tt", "cccd" are abbreviations, not typos
+
+
+def fold(text: str) -> str:
+    """The folded view of a text: lower case, no diacritics, đ → d, one char per code point."""
+    return text.translate(_TABLE)
+
+
+def plain_fold(text: str) -> str:
+    """Folded text with marks removed and spaces collapsed: the key a rule phrase is stored under."""
+    return " ".join(tok.text for tok in _raw_tokens(text) if tok.kind != PUNCT)
+
+
+def _collapse_repeats(word: str) -> str:
+    """"cuuuu" → "cuu", "nhott" → "nhot", "emmm" → "em": typed repeats, not spelling.
+
+    Vietnamese doubles only u and o ("cuu", "xoong"); every other run is a typo.
+    """
+
+    def squeeze(match: re.Match) -> str:
+        letter = match.group(1)
+        return letter * 2 if letter in "uo" else letter
+
+    return _REPEAT_RE.sub(squeeze, word)
+
+
+@dataclass(slots=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    kind: str
+    value: int | None = None  # numbers: the integer value when it is a plain number
+    raw: str = field(default="")  # the folded surface before teencode/number rewriting
+
+
+def _raw_tokens(text: str) -> list[Token]:
+    folded = text.translate(_TABLE)
+    tokens = []
+    for match in _TOKEN_RE.finditer(folded):
+        kind = match.lastgroup
+        surface = match.group()
+        if kind == WORD:
+            surface = surface.replace(_MARK, "")
+            if not surface:
+                continue
+            if _REPEAT_RE.search(surface) and _VOWEL_RE.search(surface):
+                surface = _collapse_repeats(surface)
+        elif kind == PUNCT:
+            surface = "," if surface == "," else "."
+        end = match.end()
+        # A token's span covers combining marks that follow its last letter.
+        while end < len(folded) and folded[end] == _MARK:
+            end += 1
+        tokens.append(Token(surface, match.start(), end, kind, raw=surface))
+    for token in tokens:
+        if token.kind == NUMBER and token.text.isdigit() and len(token.text) <= 12:
+            token.value = int(token.text)
+    return tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Token rewrites: teencode, abbreviations, dialect, number words."""
+
+    expand: dict[str, tuple[str, ...]]
+    after_number: dict[str, tuple[str, ...]]
+    before_number: dict[str, tuple[str, ...]]
+    not_after_number: dict[str, tuple[str, ...]]
+    number_words: dict[str, int]
+    number_units: frozenset[str]
+
+
+EMPTY_LEXICON = Lexicon({}, {}, {}, {}, {}, frozenset())
+
+
+def tokenize(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> list[Token]:
+    """Folded, rewritten tokens with spans into ``text``."""
+    # Number words first, so that "mười sáu t" reads as 16 before "t" is rewritten.
+    tokens = _read_number_words(_raw_tokens(text), lexicon)
+    return _expand(tokens, lexicon)
+
+
+def _expand(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
+    out: list[Token] = []
+    for i, token in enumerate(tokens):
+        if token.kind != WORD:
+            out.append(token)
+            continue
+        prev_is_number = i > 0 and tokens[i - 1].kind == NUMBER and tokens[i - 1].end == token.start
+        prev_is_number = prev_is_number or (i > 0 and tokens[i - 1].kind == NUMBER)
+        next_is_number = i + 1 < len(tokens) and tokens[i + 1].kind == NUMBER
+        words = None
+        if prev_is_number and token.text in lexicon.after_number:
+            words = lexicon.after_number[token.text]
+        elif next_is_number and token.text in lexicon.before_number:
+            words = lexicon.before_number[token.text]
+        elif not prev_is_number and token.text in lexicon.not_after_number:
+            words = lexicon.not_after_number[token.text]
+        elif token.text in lexicon.expand:
+            words = lexicon.expand[token.text]
+        if words is None:
+            out.append(token)
+            continue
+        for word in words:
+            out.append(Token(word, token.start, token.end, WORD, raw=token.raw))
+    return out
+
+
+def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
+    """Read "mười lăm", "hai mươi mốt" as numbers when they count something.
+
+    Single number words are also everyday words (ba = father, năm = year, bay = fly),
+    so a run is read only when it contains "mươi"/"mười"/"trăm" or a unit follows it.
+    """
+    words = lexicon.number_words
+    if not words:
+        return tokens
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and tokens[j].kind == WORD and tokens[j].text in words:
+            j += 1
+        if j == i:
+            out.append(tokens[i])
+            i += 1
+            continue
+        run = tokens[i:j]
+        value, used = _number_value([t.text for t in run], words)
+        followed_by_unit = i + used < len(tokens) and tokens[i + used].text in lexicon.number_units
+        has_tens = any(t.text in ("muoi", "tram") for t in run[:used])
+        if value is not None and used and (has_tens or followed_by_unit):
+            out.append(Token(str(value), run[0].start, run[used - 1].end, NUMBER, value,
+                             raw=" ".join(t.raw for t in run[:used])))
+            i += used
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+_ONLY_AFTER_TENS = frozenset({"tu", "lam", "nham"})
+
+
+def _number_value(run: list[str], words: dict[str, int]) -> tuple[int | None, int]:
+    """Value of the longest readable prefix of a run of number words, and its length."""
+    total, current, used = 0, None, 0
+    for k, word in enumerate(run):
+        value = words[word]
+        if word == "muoi":
+            current = 10 if current is None else current * 10
+        elif word == "tram":
+            current = (current or 1) * 100
+            total, current = total + current, None
+        elif value in (1000, 1_000_000):
+            total = (total + (current or 0) or 1) * value
+            current = None
+        elif word in _ONLY_AFTER_TENS and (current is None or current % 10 or current < 10):
+            break  # "tư", "lăm" are digits only after a ten; alone "tu" is "from"
+        elif current is not None and current % 10 == 0 and current >= 10:
+            # "mười lăm" = 15, "hai mươi mốt" = 21, "hai mươi tư" = 24
+            current += value
+        elif current is None:
+            current = value
+        else:
+            break
+        used = k + 1
+    if not used:
+        return None, 0
+    return total + (current or 0), used
