@@ -43,6 +43,7 @@ class _Fired:
     needs_frame: bool = False
     undiminished: bool = True  # not lowered by past or returned context
     frames: bool = False  # puts the tip in scope for the needs_frame indicators
+    now: bool = False  # its sentence says now, tonight, on the way
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class _Doc:
     sentence: list[int]  # sentence number of each token
     clause: list[int]  # clause number of each token (commas split clauses)
     by_kind: dict[str, list[Match]] = field(default_factory=dict)
+    questions: set[int] = field(default_factory=set)  # sentences that ask something
 
     def spans(self, kind: str) -> list[Match]:
         return self.by_kind.get(kind, [])
@@ -101,6 +103,8 @@ def _read(text: str, rules: RuleSet) -> _Doc:
     doc = _Doc(tokens, sentence, clause)
     for match in rules.index.find(tokens):
         doc.by_kind.setdefault(match.payload.kind, []).append(match)
+    doc.questions = {sentence[i] for i, t in enumerate(tokens) if t.text == "?"}
+    doc.questions |= {sentence[m.start] for m in doc.spans("ctx:question")}
     return doc
 
 
@@ -129,9 +133,10 @@ def _negated(doc: _Doc, match: Match) -> bool:
 def _hypothetical(doc: _Doc, match: Match) -> bool:
     """After "nếu", in the same sentence; or anywhere in a sentence about awareness work."""
     s = doc.sentence[match.start]
-    return any(h.start < match.start and doc.sentence[h.start] == s
-               for h in doc.spans("ctx:hypothetical")) \
-        or any(doc.sentence[a.start] == s for a in doc.spans("ctx:awareness"))
+    if any(doc.sentence[a.start] == s for a in doc.spans("ctx:awareness")):
+        return True
+    return s in doc.questions and any(h.start < match.start and doc.sentence[h.start] == s
+                                      for h in doc.spans("ctx:hypothetical"))
 
 
 def _has_cue(doc: _Doc, match: Match, cues: tuple[tuple[str, ...], ...]) -> bool:
@@ -159,7 +164,7 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     facts: set[str] = set()
     for match in _one_per_span(doc.spans("indicator")):
         indicator: Indicator = match.payload.entry
-        if _harmless(match, harmless):
+        if _harmless(match, harmless) or _overlaps(match, doc.spans("ctx:returned")):
             continue
         if match.payload.ambiguous and not _has_cue(doc, match, indicator.cues):
             continue
@@ -175,7 +180,8 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
                             doc.tokens[match.start].start, doc.tokens[match.end - 1].end,
                             indicator.categories, indicator.functions, indicator.needs_frame,
                             undiminished=level == indicator.level,
-                            frames=not indicator.needs_frame and indicator.level != "low"))
+                            frames=not indicator.needs_frame and indicator.level != "low",
+                            now=s in now_sentences and s not in returned_sentences))
 
     places = _places(doc, rules)
     child = _child(doc, rules, received, hints)
@@ -184,7 +190,7 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     # child only when something else says so: alone they may be an accident or a
     # quarrel between adults, a matter for other services.
     in_frame = any(f.frames for f in fired) or bool(child.ages_under_18 or child.markers) \
-        or bool(places.countries) or bool(foreign_sender)
+        or bool(places.countries) or bool(foreign_sender) or places.at_sea
     fired = [f for f in fired if in_frame or not f.needs_frame]
     for f in fired:
         if f.undiminished:
@@ -192,14 +198,18 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
         facts.update(f"cat:{c}" for c in f.categories)
 
     facts.update(_derived_facts(doc, places, child, foreign_sender, returned, hints, received))
+    now_rules = {f.rule for f in fired if f.now}
     for combo in rules.combos:
-        if all(f in facts for f in combo.all) and not any(f in facts for f in combo.none):
+        holds = [f in facts or (f == "now" and bool(now_rules & set(combo.all + combo.any)))
+                 for f in combo.all]
+        if all(holds) and (not combo.any or any(f in facts for f in combo.any)) \
+                and not any(f in facts for f in combo.none):
             fired.append(_combo_fired(combo, doc, fired))
             facts.add(combo.id)
             facts.update(f"cat:{c}" for c in combo.categories)
 
     level = max((f.level for f in fired), key=LEVELS.index, default="low")
-    if doc.spans("ctx:prank") or (doc.spans("ctx:awareness") and level in ("low", "medium")):
+    if (doc.spans("ctx:prank") or doc.spans("ctx:awareness")) and level in ("low", "medium"):
         level = "low"  # a prank, or a question about awareness work
     if hints.get("ivr") == "danger_now":
         level = "critical"
@@ -306,8 +316,7 @@ def _child(doc: _Doc, rules: RuleSet, received: date | None, hints: Mapping) -> 
 
 
 def _hypothetical_at(doc: _Doc, start: int) -> bool:
-    return any(h.start < start and doc.sentence[h.start] == doc.sentence[start]
-               for h in doc.spans("ctx:hypothetical"))
+    return _hypothetical(doc, Match(start, start + 1, None))
 
 
 # -- places ------------------------------------------------------------------------
@@ -432,7 +441,7 @@ def _derived_facts(doc: _Doc, places: _Places, child: _Child, foreign_sender: st
         facts.add("foreign_sender")
     if returned:
         facts.add("returned")
-    for section in ("past", "now", "recent", "long_ago"):
+    for section in ("past", "recent", "long_ago"):
         if doc.spans(f"ctx:{section}"):
             facts.add(section)
     for days in _elapsed_days(doc.tokens, received):

@@ -99,7 +99,7 @@ def _raw_tokens(text: str) -> list[Token]:
             if _REPEAT_RE.search(surface) and _VOWEL_RE.search(surface):
                 surface = _collapse_repeats(surface)
         elif kind == PUNCT:
-            surface = "," if surface == "," else "."
+            surface = "," if surface == "," else ("?" if "?" in surface else ".")
         end = match.end()
         # A token's span covers combining marks that follow its last letter.
         while end < len(folded) and folded[end] == _MARK:

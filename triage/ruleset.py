@@ -46,6 +46,7 @@ class Indicator:
 class Combo:
     id: str
     all: tuple[str, ...]
+    any: tuple[str, ...]
     none: tuple[str, ...]
     level: str | None
     weight: int
@@ -281,14 +282,15 @@ def _compile(directory: Path) -> RuleSet:
     combos = []
     for check in _entries(docs["combos"], "combos.toml", "combo"):
         all_of = tuple(check.strs("all", required=True))
+        any_of = tuple(check.strs("any"))
         none_of = tuple(check.strs("none"))
-        unknown = [f for f in all_of + none_of if f not in fact_names]
+        unknown = [f for f in all_of + any_of + none_of if f not in fact_names]
         if unknown:
             raise check.fail(f"unknown fact(s): {', '.join(unknown)}")
         level = check.data.get("level")
         if level is not None:
             check.choice("level", LEVELS)
-        combos.append(Combo(check.str("id"), all_of, none_of, level, check.int("weight", 10),
+        combos.append(Combo(check.str("id"), all_of, any_of, none_of, level, check.int("weight", 10),
                             check.subset("categories", categories),
                             check.subset("functions", FUNCTIONS)))
 
@@ -338,7 +340,7 @@ FACTS = frozenset({
 })
 CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
-    "place_cue", "awareness", "prank",
+    "place_cue", "awareness", "prank", "question",
 })
 CHILD_SECTIONS = frozenset({
     "minor", "minor_under_16", "not_minor", "school", "age_unit", "past_age", "not_subject",
