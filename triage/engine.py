@@ -26,7 +26,7 @@ from .ruleset import Combo, Indicator, RuleSet, load_rules
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 NEIGHBOURS = frozenset({"CN", "LA", "KH"})
-NEGATION_WINDOW = 4  # tokens before an indicator, inside its clause
+NEGATION_WINDOW = 5  # tokens before an indicator, inside its clause
 IVR_HINTS = frozenset({"danger_now", "report", "support", "operator"})
 MAX_TEXT = 200_000  # code points read; a longer text is cut (its verdict stays valid)
 
@@ -94,12 +94,12 @@ def _read(text: str, rules: RuleSet) -> _Doc:
     sentence, clause = [], []
     s = c = 0
     for token in tokens:
+        sentence.append(s)  # a boundary belongs to the sentence it ends
+        clause.append(c)
         if token.kind == PUNCT:
             c += 1
             if token.text != ",":
                 s += 1
-        sentence.append(s)
-        clause.append(c)
     doc = _Doc(tokens, sentence, clause)
     for match in rules.index.find(tokens):
         doc.by_kind.setdefault(match.payload.kind, []).append(match)
@@ -211,6 +211,8 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     level = max((f.level for f in fired), key=LEVELS.index, default="low")
     if (doc.spans("ctx:prank") or doc.spans("ctx:awareness")) and level in ("low", "medium"):
         level = "low"  # a prank, or a question about awareness work
+    if doc.spans("ctx:all_clear") and level != "critical":
+        level = "low"  # the person is safe, the report withdrawn
     if hints.get("ivr") == "danger_now":
         level = "critical"
     categories = _ordered({c for f in fired for c in f.categories}, rules.categories)
@@ -220,8 +222,9 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     under_16 = is_child and child.under_16
 
     countries = list(places.countries)
-    if foreign_sender and foreign_sender not in countries:
-        countries.append(foreign_sender)
+    for extra in (foreign_sender, *places.gate_countries):
+        if extra and extra not in countries:
+            countries.append(extra)
     functions = _functions(level, fired, categories, rules, places, is_child, returned,
                            foreign_sender, facts)
     if level == "critical" and not functions:
@@ -327,6 +330,7 @@ class _Places:
     provinces: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
     gates: list[str] = field(default_factory=list)
+    gate_countries: list[str] = field(default_factory=list)  # across the gates named
     at_sea: bool = False
     border_area: bool = False
     spans: list[Match] = field(default_factory=list)
@@ -360,7 +364,9 @@ def _places(doc: _Doc, rules: RuleSet) -> _Places:
             out.at_sea = True
         if place.border_area:
             out.border_area = True
-        code = place.province or place.code
+        code = place.province if place.kind in ("sea", "gate") else place.code
+        if place.kind == "gate":
+            _add(out.gate_countries, place.country)
         if code:
             if match.start in cue_ends and _cue_is_now(doc, match):
                 _add(now_first, code)
@@ -370,8 +376,9 @@ def _places(doc: _Doc, rules: RuleSet) -> _Places:
 
 
 def _after_gate_word(doc: _Doc, match: Match) -> bool:
-    before = [t.text for t in doc.tokens[max(0, match.start - 3):match.start]]
-    return "khau" in before or "ck" in before or "phong" in before
+    """"cửa khẩu X", "CK X", "đồn biên phòng X", or a name that says it itself."""
+    around = [t.text for t in doc.tokens[max(0, match.start - 3):match.start + 2]]
+    return "khau" in around or "ck" in around or "phong" in around
 
 
 def _cue_is_now(doc: _Doc, match: Match) -> bool:

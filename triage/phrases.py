@@ -59,12 +59,17 @@ def _same(phrase: tuple[str, ...], keys: list[str], texts: list[str], at: int) -
 
 
 def longest_non_overlapping(matches: Iterable[Match]) -> list[Match]:
-    """Keep the longest match where matches overlap ("Lào Cai" wins over "Lào")."""
+    """Keep the longest match where matches overlap ("Lào Cai" wins over "Lào").
+
+    Matches of exactly the same span are all kept: "Móng Cái" is a city and a gate.
+    """
     chosen: list[Match] = []
     taken: set[int] = set()
+    spans: set[tuple[int, int]] = set()
     for match in sorted(matches, key=lambda m: (-(m.end - m.start), m.start)):
         span = range(match.start, match.end)
-        if taken.isdisjoint(span):
+        if taken.isdisjoint(span) or (match.start, match.end) in spans:
             chosen.append(match)
             taken.update(span)
+            spans.add((match.start, match.end))
     return sorted(chosen, key=lambda m: m.start)

@@ -96,11 +96,15 @@ class RuleSet:
 def phrase_key(text: str, lexicon: Lexicon) -> tuple[str, ...]:
     """A rule phrase as folded, rewritten tokens: the form it is matched in."""
     words = []
-    for token in tokenize(text, lexicon):
+    # "#" stands for any number; it is not a word, so it is carried through as one.
+    for token in tokenize(text.replace(ANY_NUMBER, f" {_NUMBER_MARK} "), lexicon):
         if token.kind == PUNCT:
             continue
-        words.append(token.text)
+        words.append(ANY_NUMBER if token.text == _NUMBER_MARK else token.text)
     return tuple(words)
+
+
+_NUMBER_MARK = "qqqnumberqqq"
 
 
 # -- reading and checking ----------------------------------------------------------
@@ -340,7 +344,7 @@ FACTS = frozenset({
 })
 CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
-    "place_cue", "awareness", "prank", "question",
+    "place_cue", "awareness", "prank", "question", "all_clear",
 })
 CHILD_SECTIONS = frozenset({
     "minor", "minor_under_16", "not_minor", "school", "age_unit", "past_age", "not_subject",
