@@ -155,8 +155,12 @@ def _lower(level: str, to: str) -> str:
 def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
            hints: Mapping) -> TriageResult:
     harmless = doc.spans("ctx:harmless")
-    past_sentences = doc.in_sentences("ctx:past")
-    now_sentences = doc.in_sentences("ctx:now")
+    # "từ năm ngoái" is since last year: still going on, not past.
+    past_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:past")
+                      if m.start == 0 or doc.tokens[m.start - 1].text != "tu"}
+    not_now = doc.spans("ctx:not_now")
+    now_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:now")
+                     if not _overlaps(m, not_now)}
     returned_sentences = doc.in_sentences("ctx:returned")
     returned = bool(returned_sentences)
 
@@ -174,8 +178,9 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
         s = doc.sentence[match.start]
         if s in past_sentences and s not in now_sentences:
             level = _lower(level, "medium")
-        if returned and (s in returned_sentences or s not in now_sentences):
-            level = _lower(level, "medium")
+        if returned and not indicator.after_return \
+                and (s in returned_sentences or s not in now_sentences):
+            level = _lower(level, "medium")  # out of the trafficker's hands: past harm
         fired.append(_Fired(indicator.id, level, indicator.weight,
                             doc.tokens[match.start].start, doc.tokens[match.end - 1].end,
                             indicator.categories, indicator.functions, indicator.needs_frame,
@@ -184,6 +189,11 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
                             now=s in now_sentences and s not in returned_sentences))
 
     places = _places(doc, rules)
+    for match in places.crossings:  # "sang Lào", "qua cửa khẩu Mộc Bài"
+        s = doc.sentence[match.start]
+        fired.append(_Fired("heading_across", "low", 5, doc.tokens[match.start].start,
+                            doc.tokens[match.end - 1].end, needs_frame=True,
+                            now=s in now_sentences and s not in returned_sentences))
     child = _child(doc, rules, received, hints)
     foreign_sender = rules.places.country_of_number(sender)
     # Danger and control words (beaten, locked in, a plea) are about trafficking or a
@@ -202,6 +212,8 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     for combo in rules.combos:
         holds = [f in facts or (f == "now" and bool(now_rules & set(combo.all + combo.any)))
                  for f in combo.all]
+        if combo.any and "now" in combo.all:  # the "any" part must be the one said now
+            holds.append(bool(now_rules & set(combo.any)))
         if all(holds) and (not combo.any or any(f in facts for f in combo.any)) \
                 and not any(f in facts for f in combo.none):
             fired.append(_combo_fired(combo, doc, fired))
@@ -331,6 +343,7 @@ class _Places:
     countries: list[str] = field(default_factory=list)
     gates: list[str] = field(default_factory=list)
     gate_countries: list[str] = field(default_factory=list)  # across the gates named
+    crossings: list[Match] = field(default_factory=list)  # towards a land border
     at_sea: bool = False
     border_area: bool = False
     spans: list[Match] = field(default_factory=list)
@@ -354,6 +367,9 @@ def _places(doc: _Doc, rules: RuleSet) -> _Places:
         if place.needs_gate_cue and not _after_gate_word(doc, match):
             continue
         out.spans.append(match)
+        if place.kind == "gate" or (place.kind == "country" and place.code in NEIGHBOURS
+                                    and _after_motion_word(doc, match)):
+            out.crossings.append(match)
         if place.kind == "country":
             _add(out.countries, place.code)
             continue
@@ -379,6 +395,13 @@ def _after_gate_word(doc: _Doc, match: Match) -> bool:
     """"cửa khẩu X", "CK X", "đồn biên phòng X", or a name that says it itself."""
     around = [t.text for t in doc.tokens[max(0, match.start - 3):match.start + 2]]
     return "khau" in around or "ck" in around or "phong" in around
+
+
+MOTION_WORDS = frozenset({"sang", "qua", "vuot", "phia", "den", "toi"})
+
+
+def _after_motion_word(doc: _Doc, match: Match) -> bool:
+    return match.start > 0 and doc.tokens[match.start - 1].text in MOTION_WORDS
 
 
 def _cue_is_now(doc: _Doc, match: Match) -> bool:

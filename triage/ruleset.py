@@ -39,6 +39,7 @@ class Indicator:
     functions: tuple[str, ...]
     negatable: bool
     needs_frame: bool  # counts only when the tip is about trafficking, a child or abroad
+    after_return: bool  # still danger after the victim got away: threats, pursuit
     cues: tuple[tuple[str, ...], ...]
 
 
@@ -104,7 +105,7 @@ def phrase_key(text: str, lexicon: Lexicon) -> tuple[str, ...]:
     return tuple(words)
 
 
-_NUMBER_MARK = "qqqnumberqqq"
+_NUMBER_MARK = "anynumberxz"  # a word no text has, with no repeated letters
 
 
 # -- reading and checking ----------------------------------------------------------
@@ -270,6 +271,7 @@ def _compile(directory: Path) -> RuleSet:
             functions=check.subset("functions", FUNCTIONS),
             negatable=check.bool("negatable", True),
             needs_frame=check.bool("needs_frame", False),
+            after_return=check.bool("after_return", False),
             cues=tuple(_phrase_list(check, "cues", lexicon)),
         )
         plain = _phrase_list(check, "phrases", lexicon)
@@ -340,11 +342,12 @@ def _compile(directory: Path) -> RuleSet:
 # Facts the engine derives from the text, usable in combos.
 FACTS = frozenset({
     "child", "under_16", "abroad", "foreign_sender", "returned", "past", "now", "recent",
-    "long_ago", "border_area", "at_sea", "border_gate", "hint_danger_now",
+    "long_ago", "border_area", "at_sea", "border_gate", "hint_danger_now", "heading_across",
 })
 CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
     "place_cue", "awareness", "prank", "question", "all_clear",
+    "not_now",
 })
 CHILD_SECTIONS = frozenset({
     "minor", "minor_under_16", "not_minor", "school", "age_unit", "past_age", "not_subject",
