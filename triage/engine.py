@@ -44,6 +44,7 @@ class _Fired:
     undiminished: bool = True  # not lowered by past or returned context
     frames: bool = False  # puts the tip in scope for the needs_frame indicators
     now: bool = False  # its sentence says now, tonight, on the way
+    imminent: bool = False  # its sentence says tonight, tomorrow morning, right now
 
 
 @dataclass(slots=True)
@@ -161,6 +162,8 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     not_now = doc.spans("ctx:not_now")
     now_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:now")
                      if not _overlaps(m, not_now)}
+    imminent_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:imminent")
+                          if not _overlaps(m, not_now)}
     returned_sentences = doc.in_sentences("ctx:returned")
     returned = bool(returned_sentences)
 
@@ -168,11 +171,14 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     facts: set[str] = set()
     for match in _one_per_span(doc.spans("indicator")):
         indicator: Indicator = match.payload.entry
-        if _harmless(match, harmless) or _overlaps(match, doc.spans("ctx:returned")):
+        if _harmless(match, harmless) or _harmless(match, doc.spans("ctx:family_plea")) \
+                or _overlaps(match, doc.spans("ctx:returned")):
             continue
         if match.payload.ambiguous and not _has_cue(doc, match, indicator.cues):
             continue
-        if indicator.negatable and (_negated(doc, match) or _hypothetical(doc, match)):
+        if indicator.negatable and _negated(doc, match):
+            continue
+        if not indicator.conditional and _hypothetical(doc, match):
             continue
         level = indicator.level
         s = doc.sentence[match.start]
@@ -186,14 +192,16 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
                             indicator.categories, indicator.functions, indicator.needs_frame,
                             undiminished=level == indicator.level,
                             frames=not indicator.needs_frame and indicator.level != "low",
-                            now=s in now_sentences and s not in returned_sentences))
+                            now=s in now_sentences and s not in returned_sentences,
+                            imminent=s in imminent_sentences and s not in returned_sentences))
 
     places = _places(doc, rules)
     for match in places.crossings:  # "sang Lào", "qua cửa khẩu Mộc Bài"
         s = doc.sentence[match.start]
         fired.append(_Fired("heading_across", "low", 5, doc.tokens[match.start].start,
                             doc.tokens[match.end - 1].end, needs_frame=True,
-                            now=s in now_sentences and s not in returned_sentences))
+                            now=s in now_sentences and s not in returned_sentences,
+                            imminent=s in imminent_sentences and s not in returned_sentences))
     child = _child(doc, rules, received, hints)
     foreign_sender = rules.places.country_of_number(sender)
     # Danger and control words (beaten, locked in, a plea) are about trafficking or a
@@ -208,12 +216,14 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
         facts.update(f"cat:{c}" for c in f.categories)
 
     facts.update(_derived_facts(doc, places, child, foreign_sender, returned, hints, received))
-    now_rules = {f.rule for f in fired if f.now}
+    timed = {"now": {f.rule for f in fired if f.now},
+             "imminent": {f.rule for f in fired if f.imminent}}
     for combo in rules.combos:
-        holds = [f in facts or (f == "now" and bool(now_rules & set(combo.all + combo.any)))
-                 for f in combo.all]
-        if combo.any and "now" in combo.all:  # the "any" part must be the one said now
-            holds.append(bool(now_rules & set(combo.any)))
+        parts = set(combo.all + combo.any)
+        holds = [f in facts or (f in timed and bool(timed[f] & parts)) for f in combo.all]
+        for when in timed:  # the "any" part must be the one said now
+            if combo.any and when in combo.all:
+                holds.append(bool(timed[when] & set(combo.any)))
         if all(holds) and (not combo.any or any(f in facts for f in combo.any)) \
                 and not any(f in facts for f in combo.none):
             fired.append(_combo_fired(combo, doc, fired))

@@ -40,6 +40,7 @@ class Indicator:
     negatable: bool
     needs_frame: bool  # counts only when the tip is about trafficking, a child or abroad
     after_return: bool  # still danger after the victim got away: threats, pursuit
+    conditional: bool  # counts inside "nếu ... thì": a threat is a condition
     cues: tuple[tuple[str, ...], ...]
 
 
@@ -272,6 +273,7 @@ def _compile(directory: Path) -> RuleSet:
             negatable=check.bool("negatable", True),
             needs_frame=check.bool("needs_frame", False),
             after_return=check.bool("after_return", False),
+            conditional=check.bool("conditional", False),
             cues=tuple(_phrase_list(check, "cues", lexicon)),
         )
         plain = _phrase_list(check, "phrases", lexicon)
@@ -343,11 +345,12 @@ def _compile(directory: Path) -> RuleSet:
 FACTS = frozenset({
     "child", "under_16", "abroad", "foreign_sender", "returned", "past", "now", "recent",
     "long_ago", "border_area", "at_sea", "border_gate", "hint_danger_now", "heading_across",
+    "imminent",
 })
 CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
     "place_cue", "awareness", "prank", "question", "all_clear",
-    "not_now",
+    "not_now", "family_plea", "imminent",
 })
 CHILD_SECTIONS = frozenset({
     "minor", "minor_under_16", "not_minor", "school", "age_unit", "past_age", "not_subject",
