@@ -398,6 +398,8 @@ def _places(doc: _Doc, rules: RuleSet) -> _Places:
                 _add(now_first, code)
             _add(out.provinces, code)
     out.provinces = now_first + [p for p in out.provinces if p not in now_first]
+    if doc.spans("ctx:sea") and not out.countries:
+        out.at_sea = True  # at sea, and no foreign country's waters named
     return out
 
 

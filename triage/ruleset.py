@@ -350,7 +350,7 @@ FACTS = frozenset({
 CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
     "place_cue", "awareness", "prank", "question", "all_clear",
-    "not_now", "family_plea", "imminent",
+    "not_now", "family_plea", "imminent", "sea",
 })
 CHILD_SECTIONS = frozenset({
     "minor", "minor_under_16", "not_minor", "school", "age_unit", "past_age", "not_subject",
