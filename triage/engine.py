@@ -28,7 +28,8 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 NEIGHBOURS = frozenset({"CN", "LA", "KH"})
 NEGATION_WINDOW = 5  # tokens before an indicator, inside its clause
 IVR_HINTS = frozenset({"danger_now", "report", "support", "operator"})
-MAX_TEXT = 200_000  # code points read; a longer text is cut (its verdict stays valid)
+MAX_TEXT = 200_000
+WISH_WORDS = frozenset({"muon", "xin", "can", "mong", "cho", "doi", "nho"})  # code points read; a longer text is cut (its verdict stays valid)
 
 
 @dataclass(slots=True)
@@ -41,6 +42,7 @@ class _Fired:
     categories: tuple[str, ...] = ()
     functions: tuple[str, ...] = ()
     needs_frame: bool = False
+    family: str = ""
     undiminished: bool = True  # not lowered by past or returned context
     frames: bool = False  # puts the tip in scope for the needs_frame indicators
     now: bool = False  # its sentence says now, tonight, on the way
@@ -160,19 +162,23 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     past_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:past")
                       if m.start == 0 or doc.tokens[m.start - 1].text != "tu"}
     not_now = doc.spans("ctx:not_now")
-    now_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:now")
-                     if not _overlaps(m, not_now)}
+    # A report often gives the time in the sentence before or after the act.
+    now_sentences = {doc.sentence[m.start] + d for m in doc.spans("ctx:now")
+                     if not _overlaps(m, not_now) for d in (-1, 0, 1)}
     imminent_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:imminent")
                           if not _overlaps(m, not_now)}
-    returned_sentences = doc.in_sentences("ctx:returned")
+    # "muốn được cứu" is a wish, not a rescue.
+    returned_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:returned")
+                          if m.start == 0 or doc.tokens[m.start - 1].text not in WISH_WORDS}
     returned = bool(returned_sentences)
+    returned_spans = [m for m in doc.spans("ctx:returned") if doc.sentence[m.start] in returned_sentences]
 
     fired: list[_Fired] = []
     facts: set[str] = set()
     for match in _one_per_span(doc.spans("indicator")):
         indicator: Indicator = match.payload.entry
         if _harmless(match, harmless) or _harmless(match, doc.spans("ctx:family_plea")) \
-                or _overlaps(match, doc.spans("ctx:returned")):
+                or _overlaps(match, returned_spans):
             continue
         if match.payload.ambiguous and not _has_cue(doc, match, indicator.cues):
             continue
@@ -190,6 +196,7 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
         fired.append(_Fired(indicator.id, level, indicator.weight,
                             doc.tokens[match.start].start, doc.tokens[match.end - 1].end,
                             indicator.categories, indicator.functions, indicator.needs_frame,
+                            family=indicator.family,
                             undiminished=level == indicator.level,
                             frames=not indicator.needs_frame and indicator.level != "low",
                             now=s in now_sentences and s not in returned_sentences,
@@ -207,8 +214,10 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     # Danger and control words (beaten, locked in, a plea) are about trafficking or a
     # child only when something else says so: alone they may be an accident or a
     # quarrel between adults, a matter for other services.
+    control = {f.rule for f in fired if f.needs_frame and f.family == "control"
+               and f.level in ("high", "critical")}
     in_frame = any(f.frames for f in fired) or bool(child.ages_under_18 or child.markers) \
-        or bool(places.countries) or bool(foreign_sender) or places.at_sea
+        or bool(places.countries) or bool(foreign_sender) or places.at_sea or len(control) >= 2
     fired = [f for f in fired if in_frame or not f.needs_frame]
     for f in fired:
         if f.undiminished:
