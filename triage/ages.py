@@ -126,6 +126,8 @@ def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
         if _has_any(before, not_subject):
             continue  # "cô giáo chủ nhiệm lớp 5": the teacher, not a pupil
         past = i > 0 and (texts[i - 1] in past_markers or texts[i - 1] in ("xong", "het"))
+        if past and i > 2 and "sap" in texts[i - 3:i - 1]:
+            past = False  # "sắp học xong lớp 9": still in grade 9
         grades.append(Age(nxt.value + 5, i, i + 2, "grade", past))
     return grades
 

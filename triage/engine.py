@@ -162,16 +162,19 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     past_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:past")
                       if m.start == 0 or doc.tokens[m.start - 1].text != "tu"}
     not_now = doc.spans("ctx:not_now")
+    now_strict = {doc.sentence[m.start] for m in doc.spans("ctx:now") if not _overlaps(m, not_now)}
     # A report often gives the time in the sentence before or after the act.
-    now_sentences = {doc.sentence[m.start] + d for m in doc.spans("ctx:now")
-                     if not _overlaps(m, not_now) for d in (-1, 0, 1)}
+    now_sentences = {s + d for s in now_strict for d in (-1, 0, 1)}
     imminent_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:imminent")
                           if not _overlaps(m, not_now)}
     # "muốn được cứu" is a wish, not a rescue.
     returned_sentences = {doc.sentence[m.start] for m in doc.spans("ctx:returned")
                           if m.start == 0 or doc.tokens[m.start - 1].text not in WISH_WORDS}
+    escaped_sentences = doc.in_sentences("ctx:escaped")
+    returned_sentences |= escaped_sentences
     returned = bool(returned_sentences)
-    returned_spans = [m for m in doc.spans("ctx:returned") if doc.sentence[m.start] in returned_sentences]
+    returned_spans = [m for m in doc.spans("ctx:returned") + doc.spans("ctx:escaped")
+                      if doc.sentence[m.start] in returned_sentences]
 
     fired: list[_Fired] = []
     facts: set[str] = set()
@@ -188,16 +191,16 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
             continue
         level = indicator.level
         s = doc.sentence[match.start]
-        if s in past_sentences and s not in now_sentences:
-            level = _lower(level, "medium")
-        if returned and not indicator.after_return \
-                and (s in returned_sentences or s not in now_sentences):
-            level = _lower(level, "medium")  # out of the trafficker's hands: past harm
+        past = s in past_sentences and s not in now_strict
+        after_return = returned and not indicator.after_return \
+            and (s in returned_sentences or s not in now_strict)
+        if past or after_return:
+            level = _lower(level, "medium")  # past harm, or out of the trafficker's hands
         fired.append(_Fired(indicator.id, level, indicator.weight,
                             doc.tokens[match.start].start, doc.tokens[match.end - 1].end,
                             indicator.categories, indicator.functions, indicator.needs_frame,
                             family=indicator.family,
-                            undiminished=level == indicator.level,
+                            undiminished=not (past or after_return),
                             frames=not indicator.needs_frame and indicator.level != "low",
                             now=s in now_sentences and s not in returned_sentences,
                             imminent=s in imminent_sentences and s not in returned_sentences))
@@ -244,6 +247,8 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
         level = "low"  # a prank, or a question about awareness work
     if doc.spans("ctx:all_clear") and level != "critical":
         level = "low"  # the person is safe, the report withdrawn
+    if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")):
+        level = "medium"  # not gone yet, or rumours about unnamed people: a risk
     if hints.get("ivr") == "danger_now":
         level = "critical"
     categories = _ordered({c for f in fired for c in f.categories}, rules.categories)
@@ -492,6 +497,8 @@ def _derived_facts(doc: _Doc, places: _Places, child: _Child, foreign_sender: st
         facts.add("foreign_sender")
     if returned:
         facts.add("returned")
+    if doc.spans("ctx:escaped") and not doc.spans("ctx:returned"):
+        facts.add("escaped")
     for section in ("past", "recent", "long_ago"):
         if doc.spans(f"ctx:{section}"):
             facts.add(section)
@@ -519,11 +526,11 @@ def _functions(level: str, fired: list[_Fired], categories: list[str], rules: Ru
         functions.add("police")
     if is_child or any(c.child_harm for c in cats) and is_child:
         functions.add("victim_support")
-    if returned and "support_need" in facts:
-        functions.add("victim_support")
+    if returned:
+        functions.add("victim_support")  # out of the trafficker's hands: shelter, care, papers
     abroad = bool(places.countries) or bool(foreign_sender)
-    if abroad and not returned and (LEVELS.index(level) >= LEVELS.index("high")
-                                    or "held_abroad" in facts):
+    home = returned and "escaped" not in facts  # back in Vietnam, not just out of the compound
+    if abroad and not home and (LEVELS.index(level) >= LEVELS.index("high") or "escaped" in facts):
         functions.add("consular")
     if places.border_area or places.at_sea or "crossing" in facts:
         functions.add("border")
