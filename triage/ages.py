@@ -14,6 +14,8 @@ from datetime import date
 from .normalize import NUMBER, PUNCT, Token
 
 _DATE_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
+_MONTH_YEAR_RE = re.compile(r"^(\d{1,2})[./](\d{4})$")
+_DATE_FILLERS = frozenset({"nam", "ngay", "thang", "vao", "khoang"})
 _YEAR_RE = re.compile(r"^(19[3-9]\d|20[0-4]\d)$")
 
 
@@ -68,6 +70,8 @@ def _is_past_age(tokens: list[Token], i: int, past_markers: set[str]) -> bool:
     """
     if i == 0:
         return False
+    if tokens[i - 1].text == "moi" and i > 1:  # "khi mới 15 tuổi"
+        i -= 1
     prev = tokens[i - 1].text
     if prev in past_markers:
         return True
@@ -84,6 +88,7 @@ def _birth_ages(tokens: list[Token], birth_words: list[tuple[str, ...]],
         if not _after_birth_word(texts, i, birth_words):
             continue
         full = _DATE_RE.match(token.text)
+        month_year = _MONTH_YEAR_RE.match(token.text)
         if full:
             day, month, year = (int(g) for g in full.groups())
             try:
@@ -91,8 +96,13 @@ def _birth_ages(tokens: list[Token], birth_words: list[tuple[str, ...]],
             except ValueError:
                 continue
             years = received.year - born.year - ((received.month, received.day) < (born.month, born.day))
+        elif month_year and 1 <= int(month_year.group(1)) <= 12:
+            month, year = int(month_year.group(1)), int(month_year.group(2))
+            years = received.year - year - (received.month < month)
         elif _YEAR_RE.match(token.text):
-            years = received.year - int(token.text)
+            # "sinh tháng 12 năm 2008": a month a few words before the year counts too
+            month = _month_before(tokens, i)
+            years = received.year - int(token.text) - (month is not None and received.month < month)
         else:
             continue
         if 0 <= years < 120:
@@ -101,14 +111,28 @@ def _birth_ages(tokens: list[Token], birth_words: list[tuple[str, ...]],
 
 
 def _after_birth_word(texts: list[str], i: int, birth_words: list[tuple[str, ...]]) -> bool:
-    """A birth word ends right before token i, or one filler word before it."""
-    for phrase in birth_words:
-        for gap in (0, 1):
-            start = i - gap - len(phrase)
-            if start >= 0 and tuple(texts[start:start + len(phrase)]) == phrase:
-                if gap == 0 or texts[i - 1] in ("nam", "ngay", "thang"):
-                    return True
+    """A birth word ends before token i, with at most a few date words between:
+    "sn 2011", "sinh năm 2009", "sinh tháng 12 năm 2008", "sinh ngày 3/2/2008"."""
+    gap_end = i
+    while gap_end > 0 and i - gap_end < 4 and (texts[gap_end - 1] in _DATE_FILLERS
+                                               or texts[gap_end - 1].isdigit()):
+        gap_end -= 1
+    for end in range(gap_end, i + 1):
+        if end < i and texts[end] not in _DATE_FILLERS and not texts[end].isdigit():
+            continue
+        for phrase in birth_words:
+            start = end - len(phrase)
+            if start >= 0 and tuple(texts[start:end]) == phrase:
+                return True
     return False
+
+
+def _month_before(tokens: list[Token], i: int) -> int | None:
+    for j in range(max(0, i - 3), i):
+        if tokens[j].text == "thang" and j + 1 < i and tokens[j + 1].value is not None \
+                and 1 <= tokens[j + 1].value <= 12:
+            return tokens[j + 1].value
+    return None
 
 
 def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
@@ -125,10 +149,10 @@ def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
         before = texts[max(0, i - 4):i]
         if _has_any(before, not_subject):
             continue  # "cô giáo chủ nhiệm lớp 5": the teacher, not a pupil
-        past = i > 0 and (texts[i - 1] in past_markers or texts[i - 1] in ("xong", "het"))
-        if past and i > 2 and "sap" in texts[i - 3:i - 1]:
-            past = False  # "sắp học xong lớp 9": still in grade 9
-        grades.append(Age(nxt.value + 5, i, i + 2, "grade", past))
+        past = i > 0 and texts[i - 1] in past_markers
+        finished = i > 0 and texts[i - 1] in ("xong", "het")
+        # "học xong lớp 12" is about 18 now; "sắp học xong lớp 9" still in grade 9
+        grades.append(Age(nxt.value + (6 if finished else 5), i, i + 2, "grade", past))
     return grades
 
 

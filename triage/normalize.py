@@ -178,6 +178,10 @@ def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
             out.append(tokens[i])
             i += 1
             continue
+        if tokens[i].text == "ba" and i > 0 and tokens[i - 1].text in _KIN_WORDS and j - i > 1:
+            out.append(tokens[i])  # "cháu trai bà mười lăm tuổi": bà is the grandmother
+            i += 1
+            continue
         run = tokens[i:j]
         value, used = _number_value([t.text for t in run], words)
         followed_by_unit = i + used < len(tokens) and tokens[i + used].text in lexicon.number_units
@@ -193,6 +197,7 @@ def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
 
 
 _ONLY_AFTER_TENS = frozenset({"tu", "lam", "nham"})
+_KIN_WORDS = frozenset({"chau", "trai", "gai", "con", "cua", "nha", "em", "ong"})
 
 
 def _number_value(run: list[str], words: dict[str, int]) -> tuple[int | None, int]:
