@@ -138,6 +138,8 @@ def _hypothetical(doc: _Doc, match: Match) -> bool:
     s = doc.sentence[match.start]
     if any(doc.sentence[a.start] == s for a in doc.spans("ctx:awareness")):
         return True
+    if any(w.start < match.start and doc.sentence[w.start] == s for w in doc.spans("ctx:worry")):
+        return True
     return s in doc.questions and any(h.start < match.start and doc.sentence[h.start] == s
                                       for h in doc.spans("ctx:hypothetical"))
 
@@ -243,8 +245,12 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
             facts.update(f"cat:{c}" for c in combo.categories)
 
     level = max((f.level for f in fired), key=LEVELS.index, default="low")
-    if (doc.spans("ctx:prank") or doc.spans("ctx:awareness")) and level in ("low", "medium"):
-        level = "low"  # a prank, or a question about awareness work
+    if doc.spans("ctx:prank"):
+        level = "low"  # a prank, a child playing with the phone
+    if doc.spans("ctx:awareness") and level in ("low", "medium"):
+        level = "low"  # a question about awareness work
+    if doc.spans("ctx:legal_question") and level in ("medium", "high"):
+        level = LEVELS[LEVELS.index(level) - 1]  # asks whether a practice is legal
     if doc.spans("ctx:all_clear") and level != "critical":
         level = "low"  # the person is safe, the report withdrawn
     if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")):
@@ -289,11 +295,16 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
 
 
 def _one_per_span(matches: list[Match]) -> list[Match]:
-    """Of one indicator's overlapping phrases ("bị nhốt", "nhốt trong"), keep the longest."""
+    """Of one indicator's overlapping phrases ("bị nhốt", "nhốt trong"), keep the longest;
+    and a phrase inside a longer one of another indicator gives way to it ("dọa đánh" is a
+    threat, not a beating)."""
     by_rule: dict[str, list[Match]] = {}
     for match in matches:
         by_rule.setdefault(match.payload.entry.id, []).append(match)
     kept = [m for group in by_rule.values() for m in longest_non_overlapping(group)]
+    kept = [m for m in kept
+            if not any(o.start <= m.start and m.end <= o.end and o.end - o.start > m.end - m.start
+                       and o.payload.entry.id != m.payload.entry.id for o in kept)]
     return sorted(kept, key=lambda m: m.start)
 
 
@@ -527,7 +538,8 @@ def _functions(level: str, fired: list[_Fired], categories: list[str], rules: Ru
     if is_child or any(c.child_harm for c in cats) and is_child:
         functions.add("victim_support")
     if returned:
-        functions.add("victim_support")  # out of the trafficker's hands: shelter, care, papers
+        # out of the trafficker's hands: shelter, care, papers; and the crime to pursue
+        functions.update(("victim_support", "police"))
     abroad = bool(places.countries) or bool(foreign_sender)
     home = returned and "escaped" not in facts  # back in Vietnam, not just out of the compound
     if abroad and not home and (LEVELS.index(level) >= LEVELS.index("high") or "escaped" in facts):
