@@ -310,7 +310,9 @@ def _one_per_span(matches: list[Match]) -> list[Match]:
 
 def _combo_fired(combo: Combo, doc: _Doc, fired: list[_Fired]) -> _Fired:
     """A combination points at the evidence of its parts: the span they cover."""
-    parts = [f for f in fired if f.rule in combo.all]
+    names = set(combo.all + combo.any)
+    parts = [f for f in fired if f.rule in names or set(f.categories) & {
+        n[4:] for n in names if n.startswith("cat:")}] or fired
     start = min((f.start for f in parts), default=0)
     end = max((f.end for f in parts), default=0)
     return _Fired(combo.id, combo.level or "low", combo.weight, start, end,
@@ -348,7 +350,8 @@ def _child(doc: _Doc, rules: RuleSet, received: date | None, hints: Mapping) -> 
     caller_age = hints.get("caller_age")
     if isinstance(caller_age, int) and not isinstance(caller_age, bool) and 0 <= caller_age < 120:
         found.append(age_rules.Age(caller_age, 0, 0, "hint"))
-    current = [a for a in found if not a.past and not _hypothetical_at(doc, a.start)]
+    current = [a for a in found if not a.past
+               and (a.source == "hint" or not _hypothetical_at(doc, a.start))]
     explicit = [a for a in current if a.source != "grade"]
     under_18 = any(a.years < 18 for a in current)
     under_16 = any(a.years < 16 for a in current)
@@ -366,6 +369,8 @@ def _child(doc: _Doc, rules: RuleSet, received: date | None, hints: Mapping) -> 
 
 
 def _hypothetical_at(doc: _Doc, start: int) -> bool:
+    if start >= len(doc.tokens):
+        return False
     return _hypothetical(doc, Match(start, start + 1, None))
 
 

@@ -1,0 +1,163 @@
+"""Context: negations, hypotheticals, harmless senses and folded look-alikes (GUIDELINES.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+import triage
+
+TRAFFICKING_RULES = {
+    "confinement", "violence", "death_threat", "abduction_now", "moving_now", "crossing",
+    "documents_taken", "isolation", "not_allowed_to_leave", "debt_bondage", "unpaid_work",
+    "forced_work", "ransom", "sold", "bride", "sexual_exploitation", "venue", "baby_sale",
+    "organ_sale", "organ_arranged", "scam_work", "deceived", "missing", "luring",
+    "recruitment", "ring",
+}
+TRAFFICKING_CATEGORIES = {
+    "scam_compound", "bride_sale", "sexual_exploitation", "online_sexual_exploitation",
+    "forced_labour", "child_labour_begging", "baby_sale_surrogacy", "organ_sale",
+    "abduction_missing", "recruitment_fraud", "trafficking", "smuggling", "ring_information",
+}
+
+
+def rule_ids(result: triage.TriageResult) -> set[str]:
+    return {r.rule for r in result.reasons}
+
+
+# -- negation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Tôi làm ở xưởng may, không bị nhốt, chỉ muốn hỏi về hợp đồng", "confinement"),
+        ("toi lam o xuong may, ko bi nhot, chi muon hoi ve hop dong", "confinement"),
+        ("Ở chỗ làm không ai giữ giấy tờ của tôi, tôi hỏi thủ tục nghỉ việc", "documents_taken"),
+        ("o cho lam khong ai giu giay to cua toi, toi hoi thu tuc nghi viec", "documents_taken"),
+        ("Chị ấy chưa bị bán, đang ở nhà với bố mẹ", "sold"),
+        ("Con tôi không bị đánh, cháu chỉ buồn vì điểm kém", "violence"),
+    ],
+)
+def test_negated_indicator_does_not_fire(text, rule):
+    """A negated indicator ("không bị nhốt", "không ai giữ giấy tờ") does not count."""
+    result = triage.assess(text)
+    assert rule not in rule_ids(result), [(r.rule, text[r.start:r.end]) for r in result.reasons]
+
+
+def test_negation_does_not_reach_into_another_clause():
+    """A negation in one clause does not cancel an indicator stated in another."""
+    result = triage.assess("Tôi không biết làm sao, em gái tôi đang bị nhốt trong phòng trọ")
+    assert "confinement" in rule_ids(result)
+    assert result.urgency == "critical"
+
+
+# -- hypotheticals ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nếu người nhà bị lừa bán sang nước ngoài thì gọi số nào ạ?",
+        "nếu em bị nhốt thì gọi số nào",
+        "neu bi giu ho chieu o nuoc ngoai thi goi so nao a",
+        "Giả sử có người bị lừa sang Campuchia thì gia đình phải làm gì?",
+    ],
+)
+def test_hypothetical_question_is_low(text):
+    """A question about what could happen ("nếu ... thì gọi số nào") is low."""
+    result = triage.assess(text)
+    assert result.urgency == "low", [(r.rule, text[r.start:r.end]) for r in result.reasons]
+    assert result.functions == ()
+
+
+# -- harmless senses -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shop mình bán hàng online, cho hỏi có cần đăng ký kinh doanh không ạ",
+        "shop minh ban hang online, cho hoi co can dang ky kinh doanh khong a",
+        "Cho hỏi thủ tục mua bán xe máy cũ cần những giấy tờ gì",
+        "Tôi làm nghề giữ xe ở chợ, muốn hỏi về bảo hiểm xã hội",
+        "Hợp tác xã đang kêu gọi giải cứu dưa hấu cho bà con nông dân",
+        "Chồng tôi làm thợ hàn ở Bình Dương, cho hỏi về bảo hiểm tai nạn lao động",
+        "Vợ tôi đang mang thai tháng thứ năm, cho hỏi chế độ thai sản thế nào",
+        "vo toi mang thai 5 thang, cho hoi che do thai san",
+        "Bố tôi hút thuốc lào nhiều quá, làm sao để bố bỏ được",
+    ],
+)
+def test_alarming_words_in_a_harmless_sense(text):
+    """Words like "bán", "giữ", "giải cứu", "hàn", "thai", "lào" in a harmless sense give low."""
+    result = triage.assess(text)
+    fired = [(r.rule, text[r.start:r.end]) for r in result.reasons]
+    assert result.urgency == "low", fired
+    assert not rule_ids(result) & TRAFFICKING_RULES, fired
+    assert not set(result.categories) & TRAFFICKING_CATEGORIES, result.categories
+    assert result.countries == ()
+
+
+# -- folded look-alikes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ban toi bi om, hom nay khong di hoc duoc",
+        "ban toi hoi ve luat lao dong",
+        "Bạn tôi hỏi về luật lao động",
+    ],
+)
+def test_ban_alone_is_not_a_sale(text):
+    """Folded "ban" in "ban toi" (bạn tôi, my friend) is not read as a sale."""
+    result = triage.assess(text)
+    assert "sold" not in rule_ids(result)
+    assert result.urgency == "low"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("toi muon hoi ve luat lao dong cho nguoi lam thoi vu", "LA"),
+        ("Tôi muốn hỏi về luật lao động cho người giúp việc", "LA"),
+        ("chu nhat nay tong dai co lam viec khong", "JP"),
+        ("sang chu nhat toi goi lai nhe", "JP"),
+        ("vo toi mang thai thang thu 7, hoi che do", "TH"),
+        ("Chị tôi đang mang thai, muốn hỏi về bảo hiểm", "TH"),
+    ],
+)
+def test_folded_look_alikes_are_not_countries(text, code):
+    """"lao dong" is not Laos, "chu nhat" is not Japan, "mang thai" is not Thailand."""
+    result = triage.assess(text)
+    assert code not in result.countries
+    assert result.countries == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tôi ở Lào Cai, muốn hỏi thủ tục làm căn cước",
+        "toi o lao cai, muon hoi thu tuc lam can cuoc",
+        "Ở Lào Cai hôm nay mưa to, tổng đài vẫn làm việc chứ",
+    ],
+)
+def test_lao_cai_is_a_province_not_laos(text):
+    """"Lào Cai" is a Vietnamese province, not Laos."""
+    result = triage.assess(text)
+    lao_cai = [c for c, p in triage.load_rules().places.provinces.items() if p.name == "Lào Cai"]
+    assert result.countries == ()
+    assert list(result.provinces) == lao_cai
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Anh trai tôi bị lừa sang Lào làm việc, giờ bị giữ hộ chiếu",
+        "anh trai toi bi lua sang Lao lam viec, gio bi giu ho chieu",
+        "ANH TRAI TÔI BỊ LỪA SANG LÀO LÀM VIỆC, GIỜ BỊ GIỮ HỘ CHIẾU",
+    ],
+)
+def test_sang_lao_is_laos(text):
+    """"sang Lào" (going to Laos) names Laos."""
+    result = triage.assess(text)
+    assert "LA" in result.countries

@@ -1,0 +1,320 @@
+"""Rule data validation: bad data fails loudly, versions track the files, no collisions."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+import triage
+from triage import RuleError
+
+RULES_DIR = Path(triage.__file__).resolve().parent / "rules"
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A fresh copy of the package's rule directory."""
+    target = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, target)
+    return target
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + text.strip() + "\n")
+
+
+def first_indicator_id(rules_dir: Path) -> str:
+    doc = tomllib.loads((rules_dir / "indicators.toml").read_text(encoding="utf-8"))
+    return doc["indicator"][0]["id"]
+
+
+def test_package_rules_load():
+    """The package's own rule data loads."""
+    rules = triage.load_rules()
+    assert rules.version
+    assert rules.indicators and rules.combos and rules.phrases
+
+
+def test_copy_of_the_rules_loads(rules_copy):
+    """An unmodified copy of the rules loads with the same version as the package's files."""
+    assert triage.load_rules(rules_copy).version == triage.load_rules(RULES_DIR).version
+
+
+# -- one deliberate error per case -----------------------------------------------------
+
+
+def test_bad_toml(rules_copy):
+    """A file that is not valid TOML is reported with the file's name."""
+    append(rules_copy / "indicators.toml", '[[indicator]\nid = "broken"')
+    with pytest.raises(RuleError) as info:
+        triage.load_rules(rules_copy)
+    assert "indicators.toml" in str(info.value)
+
+
+def test_indicator_with_unknown_level(rules_copy):
+    """An indicator with an unknown level is reported with the file and the entry id."""
+    append(rules_copy / "indicators.toml", '''
+[[indicator]]
+id = "test_bad_level"
+level = "urgent"
+weight = 10
+categories = ["trafficking"]
+phrases = ["cụm từ thử nghiệm"]
+''')
+    with pytest.raises(RuleError) as info:
+        triage.load_rules(rules_copy)
+    message = str(info.value)
+    assert "indicators.toml" in message and "test_bad_level" in message, message
+    assert "urgent" in message or "level" in message, message
+
+
+def test_indicator_with_unknown_category(rules_copy):
+    """An indicator naming an unknown category is reported with the file and the entry id."""
+    append(rules_copy / "indicators.toml", '''
+[[indicator]]
+id = "test_bad_category"
+level = "medium"
+weight = 10
+categories = ["no_such_category"]
+phrases = ["cụm từ thử nghiệm"]
+''')
+    with pytest.raises(RuleError) as info:
+        triage.load_rules(rules_copy)
+    message = str(info.value)
+    assert "indicators.toml" in message and "test_bad_category" in message, message
+    assert "no_such_category" in message, message
+
+
+def test_duplicate_indicator_id(rules_copy):
+    """Two indicators with the same id are reported with the file and the id."""
+    duplicate = first_indicator_id(rules_copy)
+    append(rules_copy / "indicators.toml", f'''
+[[indicator]]
+id = "{duplicate}"
+level = "medium"
+weight = 10
+categories = ["trafficking"]
+phrases = ["cụm từ thử nghiệm"]
+''')
+    with pytest.raises(RuleError) as info:
+        triage.load_rules(rules_copy)
+    message = str(info.value)
+    assert "indicators.toml" in message and duplicate in message, message
+    assert "duplicate" in message.lower(), message
+
+
+def test_combo_naming_an_unknown_fact(rules_copy):
+    """A combo that names an unknown fact is reported with the file, the combo and the fact."""
+    append(rules_copy / "combos.toml", '''
+[[combo]]
+id = "test_bad_combo"
+all = ["child", "no_such_fact"]
+level = "high"
+weight = 10
+''')
+    with pytest.raises(RuleError) as info:
+        triage.load_rules(rules_copy)
+    message = str(info.value)
+    assert "combos.toml" in message and "test_bad_combo" in message, message
+    assert "no_such_fact" in message, message
+
+
+def remove_last_province(places: Path) -> None:
+    lines = places.read_text(encoding="utf-8").splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.strip() == "[[province]]"]
+    start = starts[-1]
+    end = next(i for i in range(start + 1, len(lines))
+               if lines[i].startswith("[[") or lines[i].startswith("["))
+    places.write_text("".join(lines[:start] + lines[end:]), encoding="utf-8")
+
+
+def test_places_with_33_provinces(rules_copy):
+    """places.toml with 33 provincial units instead of 34 is reported."""
+    places = rules_copy / "places.toml"
+    remove_last_province(places)
+    doc = tomllib.loads(places.read_text(encoding="utf-8"))
+    assert len(doc["province"]) == 33
+    with pytest.raises(RuleError) as info:
+        triage.load_rules(rules_copy)
+    message = str(info.value)
+    assert "places.toml" in message and "33" in message, message
+
+
+def test_border_gate_with_unknown_province(rules_copy):
+    """A border gate in an unknown province is reported with the file and the gate."""
+    append(rules_copy / "places.toml", '''
+[[border_gate]]
+code = "test_gate"
+name = "Cửa Khẩu Thử Nghiệm"
+aliases = []
+province = "atlantis"
+country = "CN"
+ambiguous = false
+''')
+    with pytest.raises(RuleError) as info:
+        triage.load_rules(rules_copy)
+    message = str(info.value)
+    assert "places.toml" in message and "test_gate" in message, message
+    assert "atlantis" in message, message
+
+
+# -- rules_version ---------------------------------------------------------------------
+
+
+def test_rules_version_is_stable(rules_copy, tmp_path):
+    """Loading the same files twice, from anywhere, gives the same rules_version."""
+    other = tmp_path / "elsewhere"
+    shutil.copytree(rules_copy, other)
+    first = triage.load_rules(rules_copy).version
+    assert triage.load_rules(rules_copy).version == first
+    assert triage.load_rules(other).version == first
+
+
+@pytest.mark.parametrize("name", ["indicators", "context", "combos", "children", "places",
+                                  "teencode", "numbers", "categories"])
+def test_rules_version_changes_with_any_rule_file(rules_copy, name):
+    """Changing any rule file (even a comment) changes rules_version."""
+    before = triage.load_rules(rules_copy).version
+    append(rules_copy / f"{name}.toml", "# a change")
+    assert triage.load_rules(rules_copy).version != before
+
+
+# -- collisions ------------------------------------------------------------------------
+
+
+def _place_owner(place) -> tuple[str, str]:
+    """What a gazetteer name points at: the province, the country or the gate it names."""
+    if place.kind == "country":
+        return ("country", place.code)
+    if place.kind == "gate":
+        return ("gate", place.code)
+    if place.kind == "sea":
+        return ("province", place.province) if place.province else ("sea", place.code)
+    if place.kind == "region":
+        return ("region", "")
+    return ("province", place.code)
+
+
+def _place_guarded(hit) -> bool:
+    """True when a name counts only with a cue (ambiguous, or a gate that needs 'cửa khẩu')."""
+    return hit.ambiguous or getattr(hit.entry, "needs_gate_cue", False)
+
+
+def _describe(hit) -> str:
+    place = hit.entry
+    owner = "/".join(x for x in _place_owner(place) if x)
+    flags = []
+    if hit.ambiguous:
+        flags.append("ambiguous")
+    if getattr(place, "needs_gate_cue", False):
+        flags.append("needs_gate_cue")
+    return f"{owner} [{', '.join(flags) or 'NOT MARKED'}]"
+
+
+def gazetteer_collisions(rules) -> list[str]:
+    by_key = defaultdict(list)
+    for key, hit in rules.phrases:
+        if hit.kind == "place":
+            by_key[key].append(hit)
+    problems = []
+    for key, hits in sorted(by_key.items()):
+        owners = {}
+        for hit in hits:
+            owners.setdefault(_place_owner(hit.entry), []).append(hit)
+        if len(owners) < 2:
+            continue
+        bad = []
+        items = list(owners.items())
+        for i, (_owner_a, hits_a) in enumerate(items):
+            for _owner_b, hits_b in items[i + 1:]:
+                for a in hits_a:
+                    for b in hits_b:
+                        if _same_place(a.entry, b.entry):
+                            continue  # a gate and the town or province it lies in
+                        if not (_place_guarded(a) and _place_guarded(b)):
+                            bad.append((a, b))
+        if bad:
+            involved = sorted({_describe(h) for pair in bad for h in pair})
+            problems.append(f"{' '.join(key)!r}: " + "; ".join(involved))
+    return problems
+
+
+def _same_place(a, b) -> bool:
+    """A gate and a place of its own province with the same name are the same location."""
+    for gate, other in ((a, b), (b, a)):
+        if gate.kind == "gate" and other.kind in ("province", "sea"):
+            if _place_owner(other) == ("province", gate.province):
+                return True
+    return False
+
+
+def test_no_unmarked_gazetteer_collisions():
+    """Two names of different places with the same folded key are both marked ambiguous."""
+    problems = gazetteer_collisions(triage.load_rules())
+    if problems:
+        print("\nGazetteer collisions (same folded key, different places, not both ambiguous):")
+        for line in problems:
+            print("  " + line)
+    assert problems == [], "\n".join(problems)
+
+
+def test_gazetteer_collision_check_finds_an_unmarked_collision(rules_copy):
+    """The collision check itself flags a country name that folds like a province name."""
+    append(rules_copy / "places.toml", '''
+[[country]]
+code = "ZZ"
+names = ["Hà Nội"]
+ambiguous = []
+cities = []
+cities_ambiguous = []
+''')
+    problems = gazetteer_collisions(triage.load_rules(rules_copy))
+    assert any(line.startswith("'ha noi'") for line in problems), problems
+
+
+def indicator_collisions(rules) -> list[str]:
+    by_key = defaultdict(lambda: defaultdict(list))
+    for key, hit in rules.phrases:
+        if hit.kind == "indicator":
+            by_key[key][hit.entry.id].append(hit.ambiguous)
+    problems = []
+    for key, ids in sorted(by_key.items()):
+        if len(ids) < 2:
+            continue
+        if all(all(flags) for flags in ids.values()):
+            continue
+        parts = [f"{ident} [{'ambiguous' if all(flags) else 'phrases'}]"
+                 for ident, flags in sorted(ids.items())]
+        problems.append(f"{' '.join(key)!r}: " + ", ".join(parts))
+    return problems
+
+
+def test_no_indicator_phrase_in_two_indicators():
+    """A phrase key belongs to one indicator id, unless it is marked ambiguous in both."""
+    problems = indicator_collisions(triage.load_rules())
+    if problems:
+        print("\nIndicator phrase keys shared by several indicators (not ambiguous in all):")
+        for line in problems:
+            print("  " + line)
+    assert problems == [], "\n".join(problems)
+
+
+def test_indicator_collision_check_finds_a_shared_phrase(rules_copy):
+    """The collision check itself flags a phrase given to two indicators."""
+    doc = tomllib.loads((rules_copy / "indicators.toml").read_text(encoding="utf-8"))
+    taken = next(ind["phrases"][0] for ind in doc["indicator"] if ind.get("phrases"))
+    append(rules_copy / "indicators.toml", f'''
+[[indicator]]
+id = "test_shared_phrase"
+level = "medium"
+weight = 10
+categories = ["trafficking"]
+phrases = ["{taken}"]
+''')
+    problems = indicator_collisions(triage.load_rules(rules_copy))
+    assert any("test_shared_phrase" in line for line in problems), problems
