@@ -160,3 +160,10 @@ def test_phone_numbers_and_money_are_not_ages(text):
     result = triage.assess(text, received_at=RECEIVED)
     assert result.ages == ()
     assert not result.child_involved
+
+
+def test_a_date_only_received_at_gives_the_year():
+    """received_at "2026-05-01" (no time) still dates a birth year."""
+    result = triage.assess("Cháu sinh năm 2010 bị nhốt trong nhà", received_at="2026-05-01")
+    assert 16 in result.ages
+    assert result.child_involved

@@ -161,3 +161,21 @@ def test_sang_lao_is_laos(text):
     """"sang Lào" (going to Laos) names Laos."""
     result = triage.assess(text)
     assert "LA" in result.countries
+
+
+@pytest.mark.parametrize("text", [
+    "Bọn nó bán tôi sang Trung Quốc, không cho tôi về",
+    "Người ta bán tôi cho một gia đình ở quê, tôi không được về",
+])
+def test_a_victim_saying_they_were_sold_is_high_or_above(text):
+    """A sale told in the first person ("bán tôi") is trafficking under control: police."""
+    result = triage.assess(text)
+    assert result.urgency in ("high", "critical")
+    assert "police" in result.functions
+
+
+def test_che_do_is_not_teasing():
+    """Folded "chế độ" (benefits) is not "chê" (teasing): no counselling, nothing to judge."""
+    result = triage.assess("Vợ tôi mang thai, cho hỏi chế độ thai sản")
+    assert result.urgency == "low"
+    assert "child_worry" not in {r.rule for r in result.reasons}

@@ -80,9 +80,18 @@ def assess(text: object, *, sender: object = None, received_at: object = None,
 
 
 def _received_date(received_at: object) -> date | None:
+    """The day the tip arrived in Vietnam; None when unknown or unreadable."""
+    if isinstance(received_at, date) and not isinstance(received_at, datetime):
+        return received_at
     if isinstance(received_at, str):
+        text = received_at.strip()
+        if len(text) == 10:  # a bare date, "2026-05-01"
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                return None
         try:
-            received_at = datetime.fromisoformat(received_at.strip())
+            received_at = datetime.fromisoformat(text)
         except ValueError:
             return None
     if isinstance(received_at, datetime):
@@ -233,13 +242,7 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
     timed = {"now": {f.rule for f in fired if f.now},
              "imminent": {f.rule for f in fired if f.imminent}}
     for combo in rules.combos:
-        parts = set(combo.all + combo.any)
-        holds = [f in facts or (f in timed and bool(timed[f] & parts)) for f in combo.all]
-        for when in timed:  # the "any" part must be the one said now
-            if combo.any and when in combo.all:
-                holds.append(bool(timed[when] & set(combo.any)))
-        if all(holds) and (not combo.any or any(f in facts for f in combo.any)) \
-                and not any(f in facts for f in combo.none):
+        if _combo_holds(combo, facts, timed):
             fired.append(_combo_fired(combo, doc, fired))
             facts.add(combo.id)
             facts.update(f"cat:{c}" for c in combo.categories)
@@ -292,6 +295,23 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
         reasons=reasons,
         rules_version=rules.version,
     )
+
+
+def _combo_holds(combo: Combo, facts: set[str], timed: dict[str, set[str]]) -> bool:
+    """All of `all`, one of `any`, none of `none`; "now"/"imminent" only when one of the
+    combo's own indicators was said now (the `any` part, when there is one)."""
+    if any(f in facts for f in combo.none):
+        return False
+    if combo.any and not any(f in facts for f in combo.any):
+        return False
+    for fact in combo.all:
+        if fact in timed:
+            said_now = timed[fact] & (set(combo.any) if combo.any else combo.parts)
+            if not said_now:
+                return False
+        elif fact not in facts:
+            return False
+    return True
 
 
 def _one_per_span(matches: list[Match]) -> list[Match]:

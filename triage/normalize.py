@@ -50,6 +50,8 @@ _TOKEN_RE = re.compile(
     r"(?P<n>\d+(?:[.:/]\d+)*)|(?P<w>[^\W\d_](?:[^\W\d_]|\x00)*)|(?P<p>[.!?;\n]+|,)"
 )
 _REPEAT_RE = re.compile(r"([a-z])\1+")
+# Repeats worth squeezing: any doubled letter but u and o, or u and o three times.
+_TYPO_REPEAT_RE = re.compile(r"([a-np-tv-z])\1|([ou])\2\2")
 _VOWEL_RE = re.compile(r"[aeiouy]")  # "kk", "tt", "cccd" are abbreviations, not typos
 
 
@@ -88,26 +90,31 @@ class Token:
 
 def _raw_tokens(text: str) -> list[Token]:
     folded = text.translate(_TABLE)
+    has_marks = _MARK in folded  # decomposed input: marks follow their letters
+    has_repeats = _TYPO_REPEAT_RE.search(folded) is not None
+    size = len(folded)
     tokens = []
     for match in _TOKEN_RE.finditer(folded):
         kind = match.lastgroup
         surface = match.group()
+        start, end = match.span()
+        value = None
         if kind == WORD:
-            surface = surface.replace(_MARK, "")
-            if not surface:
-                continue
-            if _REPEAT_RE.search(surface) and _VOWEL_RE.search(surface):
+            if has_marks:
+                surface = surface.replace(_MARK, "")
+                if not surface:
+                    continue
+            if has_repeats and _TYPO_REPEAT_RE.search(surface) and _VOWEL_RE.search(surface):
                 surface = _collapse_repeats(surface)
-        elif kind == PUNCT:
+        elif kind == NUMBER:
+            if surface.isdigit() and len(surface) <= 12:
+                value = int(surface)
+        else:
             surface = "," if surface == "," else ("?" if "?" in surface else ".")
-        end = match.end()
-        # A token's span covers combining marks that follow its last letter.
-        while end < len(folded) and folded[end] == _MARK:
-            end += 1
-        tokens.append(Token(surface, match.start(), end, kind, raw=surface))
-    for token in tokens:
-        if token.kind == NUMBER and token.text.isdigit() and len(token.text) <= 12:
-            token.value = int(token.text)
+        if has_marks:  # a token's span covers the marks after its last letter
+            while end < size and folded[end] == _MARK:
+                end += 1
+        tokens.append(Token(surface, start, end, kind, value, surface))
     return tokens
 
 
@@ -121,6 +128,12 @@ class Lexicon:
     not_after_number: dict[str, tuple[str, ...]]
     number_words: dict[str, int]
     number_units: frozenset[str]
+    rewritable: frozenset[str] = frozenset()  # every token some rewrite applies to
+
+    def __post_init__(self) -> None:
+        keys = frozenset().union(self.expand, self.after_number, self.before_number,
+                                 self.not_after_number)
+        object.__setattr__(self, "rewritable", keys)
 
 
 EMPTY_LEXICON = Lexicon({}, {}, {}, {}, {}, frozenset())
@@ -134,13 +147,15 @@ def tokenize(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> list[Token]:
 
 
 def _expand(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
+    rewritable = lexicon.rewritable
+    if not any(t.text in rewritable for t in tokens):
+        return tokens
     out: list[Token] = []
     for i, token in enumerate(tokens):
-        if token.kind != WORD:
+        if token.kind != WORD or token.text not in rewritable:
             out.append(token)
             continue
-        prev_is_number = i > 0 and tokens[i - 1].kind == NUMBER and tokens[i - 1].end == token.start
-        prev_is_number = prev_is_number or (i > 0 and tokens[i - 1].kind == NUMBER)
+        prev_is_number = i > 0 and tokens[i - 1].kind == NUMBER
         next_is_number = i + 1 < len(tokens) and tokens[i + 1].kind == NUMBER
         words = None
         if prev_is_number and token.text in lexicon.after_number:
@@ -166,22 +181,22 @@ def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
     so a run is read only when it contains "mươi"/"mười"/"trăm" or a unit follows it.
     """
     words = lexicon.number_words
-    if not words:
+    starts = [i for i, t in enumerate(tokens) if t.text in words and t.kind == WORD]
+    if not starts:
         return tokens
     out: list[Token] = []
-    i = 0
-    while i < len(tokens):
+    done = 0  # tokens before this index are in `out`
+    for i in starts:
+        if i < done:
+            continue
+        out.extend(tokens[done:i])
+        done = i
+        if tokens[i].text == "ba" and i > 0 and tokens[i - 1].text in _KIN_WORDS \
+                and i + 1 < len(tokens) and tokens[i + 1].text in words:
+            continue  # "cháu trai bà mười lăm tuổi": bà is the grandmother
         j = i
         while j < len(tokens) and tokens[j].kind == WORD and tokens[j].text in words:
             j += 1
-        if j == i:
-            out.append(tokens[i])
-            i += 1
-            continue
-        if tokens[i].text == "ba" and i > 0 and tokens[i - 1].text in _KIN_WORDS and j - i > 1:
-            out.append(tokens[i])  # "cháu trai bà mười lăm tuổi": bà is the grandmother
-            i += 1
-            continue
         run = tokens[i:j]
         value, used = _number_value([t.text for t in run], words)
         followed_by_unit = i + used < len(tokens) and tokens[i + used].text in lexicon.number_units
@@ -189,10 +204,8 @@ def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
         if value is not None and used and (has_tens or followed_by_unit):
             out.append(Token(str(value), run[0].start, run[used - 1].end, NUMBER, value,
                              raw=" ".join(t.raw for t in run[:used])))
-            i += used
-        else:
-            out.append(tokens[i])
-            i += 1
+            done = i + used
+    out.extend(tokens[done:])
     return out
 
 

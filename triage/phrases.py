@@ -7,55 +7,60 @@ crosses punctuation, so a phrase stays inside one clause.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .normalize import NUMBER, Token
 
 ANY_NUMBER = "#"
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     start: int  # token index, inclusive
     end: int  # token index, exclusive
     payload: Any
 
 
 class PhraseIndex:
-    """All phrases of a rule set, found in one pass over the tokens."""
+    """All phrases of a rule set in a token trie, found in one pass over the tokens."""
+
+    _END = ""  # key of the payload list in a trie node; no token is empty
 
     def __init__(self, entries: Iterable[tuple[tuple[str, ...], Any]]):
-        by_first: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+        self._root: dict = {}
         for phrase, payload in entries:
-            by_first.setdefault(phrase[0], []).append((phrase, payload))
-        for candidates in by_first.values():
-            candidates.sort(key=lambda c: -len(c[0]))  # longest first
-        self._by_first = by_first
+            node = self._root
+            for word in phrase:
+                node = node.setdefault(word, {})
+            node.setdefault(self._END, []).append(payload)
 
     def find(self, tokens: Sequence[Token]) -> list[Match]:
-        keys = [ANY_NUMBER if t.kind == NUMBER else t.text for t in tokens]
+        """Every phrase occurrence, longest last for each start."""
         texts = [t.text for t in tokens]
+        numbers = [t.kind == NUMBER for t in tokens]
         matches = []
         n = len(tokens)
+        root = self._root
         for i in range(n):
-            candidates = self._by_first.get(keys[i])
-            if candidates is None and keys[i] == ANY_NUMBER:
-                candidates = self._by_first.get(texts[i])
-            if not candidates:
-                continue
-            for phrase, payload in candidates:
-                end = i + len(phrase)
-                if end <= n and _same(phrase, keys, texts, i):
-                    matches.append(Match(i, end, payload))
+            if texts[i] not in root and not (numbers[i] and ANY_NUMBER in root):
+                continue  # most words start no phrase
+            frontier = [root]
+            j = i
+            while frontier and j < n:
+                nxt = []
+                for node in frontier:
+                    child = node.get(texts[j])
+                    if child is not None:
+                        nxt.append(child)
+                    if numbers[j]:
+                        wild = node.get(ANY_NUMBER)
+                        if wild is not None:
+                            nxt.append(wild)
+                j += 1
+                for node in nxt:
+                    for payload in node.get(self._END, ()):
+                        matches.append(Match(i, j, payload))
+                frontier = nxt
         return matches
-
-
-def _same(phrase: tuple[str, ...], keys: list[str], texts: list[str], at: int) -> bool:
-    for k, word in enumerate(phrase):
-        if word != keys[at + k] and word != texts[at + k]:
-            return False
-    return True
 
 
 def longest_non_overlapping(matches: Iterable[Match]) -> list[Match]:

@@ -55,6 +55,10 @@ class Combo:
     categories: tuple[str, ...]
     functions: tuple[str, ...]
 
+    @property
+    def parts(self) -> frozenset[str]:
+        return frozenset(self.all + self.any)
+
 
 @dataclass(frozen=True, slots=True)
 class Category:
