@@ -154,9 +154,12 @@ def _hypothetical(doc: _Doc, match: Match) -> bool:
 
 
 def _has_cue(doc: _Doc, match: Match, cues: tuple[tuple[str, ...], ...]) -> bool:
+    """A cue elsewhere in the sentence (the phrase itself is no cue for itself)."""
     s = doc.sentence[match.start]
-    words = [t.text for t, si in zip(doc.tokens, doc.sentence) if si == s]
-    return age_rules._has_any(words, list(cues))
+    before = [t.text for i, t in enumerate(doc.tokens[:match.start]) if doc.sentence[i] == s]
+    after = [t.text for i, t in enumerate(doc.tokens[match.end:], match.end)
+             if doc.sentence[i] == s]
+    return age_rules._has_any(before, list(cues)) or age_rules._has_any(after, list(cues))
 
 
 def _lower(level: str, to: str) -> str:
