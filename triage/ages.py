@@ -32,8 +32,12 @@ def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
               birth_words: list[tuple[str, ...]], received: date | None) -> list[Age]:
     ages: list[Age] = []
     n = len(tokens)
-    for i, token in enumerate(tokens):
-        if token.kind != NUMBER or token.value is None or len(token.text) > 3:
+    numbers = [i for i, t in enumerate(tokens) if t.kind == NUMBER]
+    if not numbers:
+        return ages
+    for i in numbers:
+        token = tokens[i]
+        if token.value is None or len(token.text) > 3:
             continue
         # "14 tuổi", "14t", and ranges "13 14t", "14-16 tuổi", "13 đến 16 tuổi"
         j = i + 1
@@ -49,7 +53,7 @@ def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
         elif j < n and tokens[j].text == "thang" and j + 1 < n and tokens[j + 1].text == "tuoi":
             ages.append(Age(0, i, j + 2, "age"))  # "2 tháng tuổi": an infant
     if received is not None:
-        ages.extend(_birth_ages(tokens, birth_words, received))
+        ages.extend(_birth_ages(tokens, numbers, birth_words, received))
     return ages
 
 
@@ -78,13 +82,12 @@ def _is_past_age(tokens: list[Token], i: int, past_markers: set[str]) -> bool:
     return prev == "tu" and i > 1 and tokens[i - 2].text in past_markers
 
 
-def _birth_ages(tokens: list[Token], birth_words: list[tuple[str, ...]],
+def _birth_ages(tokens: list[Token], numbers: list[int], birth_words: list[tuple[str, ...]],
                 received: date) -> list[Age]:
     ages = []
     texts = [t.text for t in tokens]
-    for i, token in enumerate(tokens):
-        if token.kind != NUMBER:
-            continue
+    for i in numbers:
+        token = tokens[i]
         if not _after_birth_word(texts, i, birth_words):
             continue
         full = _DATE_RE.match(token.text)
@@ -138,8 +141,10 @@ def _month_before(tokens: list[Token], i: int) -> int | None:
 def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
                 past_markers: set[str]) -> list[Age]:
     """"lớp 8" → about 13; grades above 12 are not school ("lớp 2" of a course is rare)."""
-    grades = []
+    grades: list[Age] = []
     texts = [t.text for t in tokens]
+    if "lop" not in texts:
+        return grades
     for i, token in enumerate(tokens):
         if token.text != "lop" or i + 1 >= len(tokens):
             continue

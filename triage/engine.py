@@ -19,7 +19,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from . import ages as age_rules
-from .normalize import PUNCT, Token, tokenize
+from .normalize import NUMBER, PUNCT, Token, tokenize
 from .phrases import Match, longest_non_overlapping
 from .result import BANDS, LEVELS, Reason, TriageResult
 from .ruleset import Combo, Indicator, RuleSet, load_rules
@@ -49,6 +49,9 @@ class _Fired:
     imminent: bool = False  # its sentence says tonight, tomorrow morning, right now
 
 
+_NONE: list[Match] = []  # read-only: what spans() answers for a kind not found
+
+
 @dataclass(slots=True)
 class _Doc:
     """What the rules found in one text, before the verdict."""
@@ -60,7 +63,7 @@ class _Doc:
     questions: set[int] = field(default_factory=set)  # sentences that ask something
 
     def spans(self, kind: str) -> list[Match]:
-        return self.by_kind.get(kind, [])
+        return self.by_kind.get(kind, _NONE)
 
     def in_sentences(self, kind: str) -> set[int]:
         return {self.sentence[m.start] for m in self.spans(kind)}
@@ -127,11 +130,21 @@ def _overlaps(match: Match, others: list[Match]) -> bool:
     return any(o.start < match.end and match.start < o.end for o in others)
 
 
-def _harmless(match: Match, harmless: list[Match]) -> bool:
+def _cover(size: int, spans: list[Match]) -> list[int]:
+    """For each token, the length of the longest span covering it (0 if none)."""
+    cover = [0] * size
+    for span in spans:
+        length = span.end - span.start
+        for k in range(span.start, span.end):
+            if cover[k] < length:
+                cover[k] = length
+    return cover
+
+
+def _covered(match: Match, cover: list[int]) -> bool:
     """A harmless sense covers an indicator unless the indicator is the longer phrase
     ("mang thai hộ" is still surrogacy although "mang thai" is harmless)."""
-    return any(h.start < match.end and match.start < h.end
-               and h.end - h.start >= match.end - match.start for h in harmless)
+    return max(cover[match.start:match.end]) >= match.end - match.start
 
 
 def _negated(doc: _Doc, match: Match) -> bool:
@@ -192,10 +205,12 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
 
     fired: list[_Fired] = []
     facts: set[str] = set()
+    size = len(doc.tokens)
+    harmless_cover = _cover(size, harmless + doc.spans("ctx:family_plea"))
+    returned_cover = _cover(size, returned_spans)
     for match in _one_per_span(doc.spans("indicator")):
         indicator: Indicator = match.payload.entry
-        if _harmless(match, harmless) or _harmless(match, doc.spans("ctx:family_plea")) \
-                or _overlaps(match, returned_spans):
+        if _covered(match, harmless_cover) or max(returned_cover[match.start:match.end]):
             continue
         if match.payload.ambiguous and not _has_cue(doc, match, indicator.cues):
             continue
@@ -303,14 +318,13 @@ def _judge(doc: _Doc, rules: RuleSet, sender: object, received: date | None,
 def _combo_holds(combo: Combo, facts: set[str], timed: dict[str, set[str]]) -> bool:
     """All of `all`, one of `any`, none of `none`; "now"/"imminent" only when one of the
     combo's own indicators was said now (the `any` part, when there is one)."""
-    if any(f in facts for f in combo.none):
+    if not facts.isdisjoint(combo.none):
         return False
-    if combo.any and not any(f in facts for f in combo.any):
+    if combo.any and facts.isdisjoint(combo.any_set):
         return False
     for fact in combo.all:
         if fact in timed:
-            said_now = timed[fact] & (set(combo.any) if combo.any else combo.parts)
-            if not said_now:
+            if timed[fact].isdisjoint(combo.any_set if combo.any else combo.parts):
                 return False
         elif fact not in facts:
             return False
@@ -366,9 +380,9 @@ class _Child:
 
 def _child(doc: _Doc, rules: RuleSet, received: date | None, hints: Mapping) -> _Child:
     children = rules.children
-    past_age = {" ".join(p) for p in children["past_age"]}
-    units = {" ".join(p) for p in children["age_unit"]}
-    found = age_rules.find_ages(doc.tokens, units, past_age, children["birth"], received)
+    past_age = children["past_age_words"]
+    found = age_rules.find_ages(doc.tokens, children["age_unit_words"], past_age,
+                                children["birth"], received)
     found += age_rules.find_grades(doc.tokens, children["not_subject"], past_age)
     caller_age = hints.get("caller_age")
     if isinstance(caller_age, int) and not isinstance(caller_age, bool) and 0 <= caller_age < 120:
@@ -488,9 +502,9 @@ RECENT_DAYS = 3  # the guidelines' 72 hours
 
 def _elapsed_days(tokens: list[Token], received: date | None) -> list[int]:
     """How long ago things started: "7 ngày nay", "2 tuần rồi", "từ ngày 26/10"."""
-    out = []
+    out: list[int] = []
     for i, token in enumerate(tokens):
-        if token.kind != "n":
+        if token.kind != NUMBER:
             continue
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         if token.value is not None and nxt in DAYS_PER_UNIT and 0 < token.value < 100:

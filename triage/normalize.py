@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 WORD, NUMBER, PUNCT = "w", "n", "p"
 
@@ -78,14 +79,15 @@ def _collapse_repeats(word: str) -> str:
     return _REPEAT_RE.sub(squeeze, word)
 
 
-@dataclass(slots=True)
-class Token:
+class Token(NamedTuple):
+    """One folded token and the code-point span of the original text it came from."""
+
     text: str
     start: int
     end: int
     kind: str
     value: int | None = None  # numbers: the integer value when it is a plain number
-    raw: str = field(default="")  # the folded surface before teencode/number rewriting
+    raw: str = ""  # the folded surface before teencode/number rewriting
 
 
 def _raw_tokens(text: str) -> list[Token]:

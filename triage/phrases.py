@@ -34,32 +34,33 @@ class PhraseIndex:
             node.setdefault(self._END, []).append(payload)
 
     def find(self, tokens: Sequence[Token]) -> list[Match]:
-        """Every phrase occurrence, longest last for each start."""
+        """Every phrase occurrence, overlapping and nested ones included."""
         texts = [t.text for t in tokens]
         numbers = [t.kind == NUMBER for t in tokens]
+        end_key, root = self._END, self._root
+        wild_root = root.get(ANY_NUMBER)
         matches = []
         n = len(tokens)
-        root = self._root
         for i in range(n):
-            if texts[i] not in root and not (numbers[i] and ANY_NUMBER in root):
-                continue  # most words start no phrase
-            frontier = [root]
-            j = i
-            while frontier and j < n:
-                nxt = []
-                for node in frontier:
+            stack = []
+            node = root.get(texts[i])
+            if node is not None:
+                stack.append((node, i + 1))
+            if numbers[i] and wild_root is not None:
+                stack.append((wild_root, i + 1))
+            while stack:  # usually one path; "#" may branch
+                node, j = stack.pop()
+                payloads = node.get(end_key)
+                if payloads:
+                    matches.extend(Match(i, j, p) for p in payloads)
+                if j < n:
                     child = node.get(texts[j])
                     if child is not None:
-                        nxt.append(child)
+                        stack.append((child, j + 1))
                     if numbers[j]:
                         wild = node.get(ANY_NUMBER)
                         if wild is not None:
-                            nxt.append(wild)
-                j += 1
-                for node in nxt:
-                    for payload in node.get(self._END, ()):
-                        matches.append(Match(i, j, payload))
-                frontier = nxt
+                            stack.append((wild, j + 1))
         return matches
 
 

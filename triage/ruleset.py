@@ -54,10 +54,12 @@ class Combo:
     weight: int
     categories: tuple[str, ...]
     functions: tuple[str, ...]
+    parts: frozenset[str] = frozenset()  # all + any
+    any_set: frozenset[str] = frozenset()
 
-    @property
-    def parts(self) -> frozenset[str]:
-        return frozenset(self.all + self.any)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", frozenset(self.all + self.any))
+        object.__setattr__(self, "any_set", frozenset(self.any))
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +329,9 @@ def _compile(directory: Path) -> RuleSet:
     missing = CHILD_SECTIONS - set(children)
     if missing:
         raise RuleError(f"children.toml: missing section(s): {', '.join(sorted(missing))}")
+    # one-word lists, looked up token by token
+    children["past_age_words"] = frozenset(" ".join(p) for p in children["past_age"])
+    children["age_unit_words"] = frozenset(" ".join(p) for p in children["age_unit"])
 
     gazetteer = places.Gazetteer.from_doc(docs["places"], lexicon)
     phrases += gazetteer.phrases
