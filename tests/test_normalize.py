@@ -88,7 +88,10 @@ def test_token_offsets_slice_the_original_text(text, form, lexicon):
         assert unicodedata.category(piece[0]) != "Mn", (token, piece)
         if token.end < len(original):
             assert unicodedata.category(original[token.end]) != "Mn", (token, piece)
-        if token.kind in (WORD, NUMBER) and token.raw == token.text:
+    # Without rewrites, each word's text is the folded slice (repeated letters aside).
+    for token in tokenize(original):
+        piece = original[token.start:token.end]
+        if token.kind in (WORD, NUMBER) and len(set(token.text)) == len(token.text):
             assert fold(piece).replace("\x00", "") == token.text, (token, piece)
 
 

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .normalize import NUMBER, PUNCT, Token
+from .normalize import NUMBER, Token
+from .phrases import contains_any
 
 _DATE_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
 _MONTH_YEAR_RE = re.compile(r"^(\d{1,2})[./](\d{4})$")
@@ -41,7 +42,7 @@ def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
             continue
         # "14 tuổi", "14t", and ranges "13 14t", "14-16 tuổi", "13 đến 16 tuổi"
         j = i + 1
-        if j < n and tokens[j].text in ("den", "toi") and j + 1 < n and tokens[j + 1].kind == NUMBER:
+        if j + 1 < n and tokens[j].text in ("den", "toi") and tokens[j + 1].kind == NUMBER:
             j += 1
         while j < n and tokens[j].kind == NUMBER and tokens[j].value is not None and j - i < 3:
             j += 1
@@ -98,7 +99,8 @@ def _birth_ages(tokens: list[Token], numbers: list[int], birth_words: list[tuple
                 born = date(year, month, day)
             except ValueError:
                 continue
-            years = received.year - born.year - ((received.month, received.day) < (born.month, born.day))
+            before_birthday = (received.month, received.day) < (born.month, born.day)
+            years = received.year - born.year - before_birthday
         elif month_year and 1 <= int(month_year.group(1)) <= 12:
             month, year = int(month_year.group(1)), int(month_year.group(2))
             years = received.year - year - (received.month < month)
@@ -152,23 +154,10 @@ def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
         if nxt.kind != NUMBER or nxt.value is None or not 1 <= nxt.value <= 12:
             continue
         before = texts[max(0, i - 4):i]
-        if _has_any(before, not_subject):
+        if contains_any(before, not_subject):
             continue  # "cô giáo chủ nhiệm lớp 5": the teacher, not a pupil
         past = i > 0 and texts[i - 1] in past_markers
         finished = i > 0 and texts[i - 1] in ("xong", "het")
         # "học xong lớp 12" is about 18 now; "sắp học xong lớp 9" still in grade 9
         grades.append(Age(nxt.value + (6 if finished else 5), i, i + 2, "grade", past))
     return grades
-
-
-def _has_any(words: list[str], phrases: list[tuple[str, ...]]) -> bool:
-    for phrase in phrases:
-        size = len(phrase)
-        for k in range(len(words) - size + 1):
-            if tuple(words[k:k + size]) == phrase:
-                return True
-    return False
-
-
-def is_boundary(token: Token) -> bool:
-    return token.kind == PUNCT

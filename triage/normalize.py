@@ -61,11 +61,6 @@ def fold(text: str) -> str:
     return text.translate(_TABLE)
 
 
-def plain_fold(text: str) -> str:
-    """Folded text with marks removed and spaces collapsed: the key a rule phrase is stored under."""
-    return " ".join(tok.text for tok in _raw_tokens(text) if tok.kind != PUNCT)
-
-
 def _collapse_repeats(word: str) -> str:
     """"cuuuu" → "cuu", "nhott" → "nhot", "emmm" → "em": typed repeats, not spelling.
 
@@ -87,7 +82,6 @@ class Token(NamedTuple):
     end: int
     kind: str
     value: int | None = None  # numbers: the integer value when it is a plain number
-    raw: str = ""  # the folded surface before teencode/number rewriting
 
 
 def _raw_tokens(text: str) -> list[Token]:
@@ -116,7 +110,7 @@ def _raw_tokens(text: str) -> list[Token]:
         if has_marks:  # a token's span covers the marks after its last letter
             while end < size and folded[end] == _MARK:
                 end += 1
-        tokens.append(Token(surface, start, end, kind, value, surface))
+        tokens.append(Token(surface, start, end, kind, value))
     return tokens
 
 
@@ -172,7 +166,7 @@ def _expand(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
             out.append(token)
             continue
         for word in words:
-            out.append(Token(word, token.start, token.end, WORD, raw=token.raw))
+            out.append(Token(word, token.start, token.end, WORD))
     return out
 
 
@@ -204,8 +198,7 @@ def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
         followed_by_unit = i + used < len(tokens) and tokens[i + used].text in lexicon.number_units
         has_tens = any(t.text in ("muoi", "tram") for t in run[:used])
         if value is not None and used and (has_tens or followed_by_unit):
-            out.append(Token(str(value), run[0].start, run[used - 1].end, NUMBER, value,
-                             raw=" ".join(t.raw for t in run[:used])))
+            out.append(Token(str(value), run[0].start, run[used - 1].end, NUMBER, value))
             done = i + used
     out.extend(tokens[done:])
     return out

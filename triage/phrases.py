@@ -79,3 +79,13 @@ def longest_non_overlapping(matches: Iterable[Match]) -> list[Match]:
             taken.update(span)
             spans.add((match.start, match.end))
     return sorted(chosen, key=lambda m: m.start)
+
+
+def contains_any(words: Sequence[str], phrases: Iterable[tuple[str, ...]]) -> bool:
+    """True when one of the phrases (tuples of words) occurs in the words."""
+    for phrase in phrases:
+        size = len(phrase)
+        for k in range(len(words) - size + 1):
+            if tuple(words[k:k + size]) == phrase:
+                return True
+    return False

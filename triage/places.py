@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .normalize import Lexicon
+from .phrases import Match, longest_non_overlapping
 from .ruleset import Hit, RuleError, _Checker, _entries, phrase_key
+
+if TYPE_CHECKING:
+    from .document import Document
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,8 @@ class Gazetteer:
             if stray:
                 raise check.fail(f"marks names it does not list: {', '.join(sorted(stray))}")
         if len(provinces) != 34:
-            raise RuleError(f"places.toml: expected the 34 provincial units, found {len(provinces)}")
+            raise RuleError("places.toml: expected the 34 provincial units, "
+                            f"found {len(provinces)}")
 
         calling_codes: dict[str, str] = {}
         for check in _entries(doc, "places.toml", "country"):
@@ -133,3 +139,75 @@ class Gazetteer:
             if country:
                 return country
         return None
+
+
+# -- places named in a text --------------------------------------------------------
+
+NEIGHBOURS = frozenset({"CN", "LA", "KH"})  # Vietnam's land borders
+MOTION_WORDS = frozenset({"sang", "qua", "vuot", "phia", "den", "toi"})
+
+
+@dataclass(slots=True)
+class PlaceFacts:
+    provinces: list[str] = field(default_factory=list)  # where the victim is now first
+    countries: list[str] = field(default_factory=list)
+    gates: list[str] = field(default_factory=list)
+    gate_countries: list[str] = field(default_factory=list)  # across the gates named
+    crossings: list[Match] = field(default_factory=list)  # towards a land border
+    at_sea: bool = False
+    border_area: bool = False
+
+
+def resolve(doc: Document) -> PlaceFacts:
+    """The places a text names, longest names first, ambiguous ones only with a cue."""
+    out = PlaceFacts()
+    cue_ends = {m.end for m in doc.spans("ctx:place_cue")}
+    found = longest_non_overlapping(doc.spans("place"))
+    countries_named = {m.payload.entry.code for m in found
+                       if m.payload.entry.kind == "country" and not m.payload.ambiguous}
+    now_first: list[str] = []
+    for match in found:
+        place: PlaceName = match.payload.entry
+        if place.kind == "region":
+            continue
+        if match.payload.ambiguous and match.start not in cue_ends \
+                and not (place.kind == "country" and place.code in countries_named):
+            continue
+        if place.needs_gate_cue and not _near_gate_word(doc, match):
+            continue
+        if place.kind == "gate" or (place.kind == "country" and place.code in NEIGHBOURS
+                                    and _after(doc, match, MOTION_WORDS)):
+            out.crossings.append(match)
+        if place.kind == "country":
+            _add(out.countries, place.code)
+            continue
+        if place.kind == "gate":
+            _add(out.gates, place.code)
+            _add(out.gate_countries, place.country)
+        out.at_sea = out.at_sea or place.kind == "sea" or place.island
+        out.border_area = out.border_area or place.border_area
+        code = place.province if place.kind in ("sea", "gate") else place.code
+        if code:
+            if match.start in cue_ends and _after(doc, match, {"dang", "hien"}, within=3):
+                _add(now_first, code)  # "đang ở Bắc Ninh": where the victim is now
+            _add(out.provinces, code)
+    out.provinces = now_first + [p for p in out.provinces if p not in now_first]
+    if doc.spans("ctx:sea") and not out.countries:
+        out.at_sea = True  # at sea, and no foreign country's waters named
+    return out
+
+
+def _near_gate_word(doc: Document, match: Match) -> bool:
+    """"cửa khẩu X", "CK X", "đồn biên phòng X", or a name that says it itself."""
+    around = {t.text for t in doc.tokens[max(0, match.start - 3):match.start + 2]}
+    return not around.isdisjoint({"khau", "ck", "phong"})
+
+
+def _after(doc: Document, match: Match, words: set[str] | frozenset[str], within: int = 1) -> bool:
+    before = doc.tokens[max(0, match.start - within):match.start]
+    return any(t.text in words for t in before)
+
+
+def _add(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .normalize import EMPTY_LEXICON, PUNCT, Lexicon, tokenize
+from .normalize import PUNCT, Lexicon, tokenize
 from .phrases import ANY_NUMBER, PhraseIndex
 from .result import FUNCTIONS, LEVELS
 
@@ -68,7 +68,6 @@ class Category:
     label_vi: str
     label_en: str
     police: bool
-    child_harm: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +95,6 @@ class RuleSet:
     def all_phrases(self) -> list[str]:
         """Every folded phrase the rules match (for the benchmark's regex baseline)."""
         return sorted({" ".join(p) for p, _ in self.phrases if ANY_NUMBER not in p})
-
-    def phrase_tokens(self, text: str) -> tuple[str, ...]:
-        return phrase_key(text, self.lexicon)
 
 
 def phrase_key(text: str, lexicon: Lexicon) -> tuple[str, ...]:
@@ -264,7 +260,7 @@ def _compile(directory: Path) -> RuleSet:
     categories = {}
     for check in _entries(docs["categories"], "categories.toml", "category"):
         cat = Category(check.str("id"), check.str("label_vi"), check.str("label_en"),
-                       check.bool("police", True), check.bool("child_harm", False))
+                       check.bool("police", True))
         categories[cat.id] = cat
 
     indicators = {}
@@ -304,8 +300,8 @@ def _compile(directory: Path) -> RuleSet:
         level = check.data.get("level")
         if level is not None:
             check.choice("level", LEVELS)
-        combos.append(Combo(check.str("id"), all_of, any_of, none_of, level, check.int("weight", 10),
-                            check.subset("categories", categories),
+        combos.append(Combo(check.str("id"), all_of, any_of, none_of, level,
+                            check.int("weight", 10), check.subset("categories", categories),
                             check.subset("functions", FUNCTIONS)))
 
     context = {}

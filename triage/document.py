@@ -1,0 +1,141 @@
+"""A text read by the rules: tokens, sentences, and every rule phrase found in them.
+
+Also the context questions asked of a phrase found: is it negated, hypothetical,
+covered by a harmless sense, cued; and which sentences speak of the past, of now, of
+a return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .normalize import PUNCT, Token, tokenize
+from .phrases import Match, contains_any
+from .ruleset import RuleSet
+
+NEGATION_WINDOW = 5  # tokens before an indicator, inside its clause
+WISH_WORDS = frozenset({"muon", "xin", "can", "mong", "cho", "doi", "nho"})
+_NONE: list[Match] = []  # read-only: what spans() answers for a kind not found
+
+
+@dataclass(slots=True)
+class Document:
+    """What the rules found in one text, before the verdict."""
+
+    tokens: list[Token]
+    sentence: list[int]  # sentence number of each token
+    clause: list[int]  # clause number of each token (commas split clauses)
+    by_kind: dict[str, list[Match]] = field(default_factory=dict)
+    questions: set[int] = field(default_factory=set)  # sentences that ask something
+
+    def spans(self, kind: str) -> list[Match]:
+        return self.by_kind.get(kind, _NONE)
+
+    def in_sentences(self, kind: str) -> set[int]:
+        return {self.sentence[m.start] for m in self.spans(kind)}
+
+    def char_span(self, match: Match) -> tuple[int, int]:
+        """Code-point offsets into the original text."""
+        return self.tokens[match.start].start, self.tokens[match.end - 1].end
+
+
+def read(text: str, rules: RuleSet) -> Document:
+    tokens = tokenize(text, rules.lexicon)
+    sentence, clause = [], []
+    s = c = 0
+    for token in tokens:
+        sentence.append(s)  # a boundary belongs to the sentence it ends
+        clause.append(c)
+        if token.kind == PUNCT:
+            c += 1
+            if token.text != ",":
+                s += 1
+    doc = Document(tokens, sentence, clause)
+    for match in rules.index.find(tokens):
+        doc.by_kind.setdefault(match.payload.kind, []).append(match)
+    doc.questions = {sentence[i] for i, t in enumerate(tokens) if t.text == "?"}
+    doc.questions |= {sentence[m.start] for m in doc.spans("ctx:question")}
+    return doc
+
+
+@dataclass(slots=True)
+class Timeline:
+    """Which sentences speak of the past, of now, of the victim being out."""
+
+    past: set[int]
+    now: set[int]  # the sentence itself says now
+    near_now: set[int]  # now in the sentence, or the one before or after
+    imminent: set[int]  # tonight, tomorrow morning, right now
+    returned: set[int]  # home again, or escaped
+    returned_spans: list[Match]
+
+    @classmethod
+    def of(cls, doc: Document) -> Timeline:
+        # "từ năm ngoái" is since last year: still going on, not past.
+        past = {doc.sentence[m.start] for m in doc.spans("ctx:past")
+                if m.start == 0 or doc.tokens[m.start - 1].text != "tu"}
+        not_now = doc.spans("ctx:not_now")
+        now = {doc.sentence[m.start] for m in doc.spans("ctx:now") if not overlaps(m, not_now)}
+        # A report often gives the time in the sentence before or after the act.
+        near_now = {s + d for s in now for d in (-1, 0, 1)}
+        imminent = {doc.sentence[m.start] for m in doc.spans("ctx:imminent")
+                    if not overlaps(m, not_now)}
+        # "muốn được cứu" is a wish, not a rescue.
+        returned = {doc.sentence[m.start] for m in doc.spans("ctx:returned")
+                    if m.start == 0 or doc.tokens[m.start - 1].text not in WISH_WORDS}
+        returned |= doc.in_sentences("ctx:escaped")
+        spans = [m for m in doc.spans("ctx:returned") + doc.spans("ctx:escaped")
+                 if doc.sentence[m.start] in returned]
+        return cls(past, now, near_now, imminent, returned, spans)
+
+
+def overlaps(match: Match, others: list[Match]) -> bool:
+    return any(o.start < match.end and match.start < o.end for o in others)
+
+
+def cover(size: int, spans: list[Match]) -> list[int]:
+    """For each token, the length of the longest span covering it (0 if none)."""
+    lengths = [0] * size
+    for span in spans:
+        length = span.end - span.start
+        for k in range(span.start, span.end):
+            if lengths[k] < length:
+                lengths[k] = length
+    return lengths
+
+
+def covered(match: Match, lengths: list[int]) -> bool:
+    """A harmless sense covers an indicator unless the indicator is the longer phrase
+    ("mang thai hộ" is still surrogacy although "mang thai" is harmless)."""
+    return max(lengths[match.start:match.end]) >= match.end - match.start
+
+
+def negated(doc: Document, match: Match) -> bool:
+    for neg in doc.spans("ctx:negation"):
+        if neg.end <= match.start and match.start - neg.end < NEGATION_WINDOW \
+                and doc.clause[neg.start] == doc.clause[match.start]:
+            return True
+    return False
+
+
+def hypothetical(doc: Document, start: int) -> bool:
+    """After "nếu" in a sentence that asks; after a worry ("lo con bị"); or anywhere in
+    a sentence about awareness work."""
+    if start >= len(doc.tokens):
+        return False
+    s = doc.sentence[start]
+    if any(doc.sentence[a.start] == s for a in doc.spans("ctx:awareness")):
+        return True
+    if any(w.start < start and doc.sentence[w.start] == s for w in doc.spans("ctx:worry")):
+        return True
+    return s in doc.questions and any(h.start < start and doc.sentence[h.start] == s
+                                      for h in doc.spans("ctx:hypothetical"))
+
+
+def has_cue(doc: Document, match: Match, cues: tuple[tuple[str, ...], ...]) -> bool:
+    """A cue elsewhere in the sentence (the phrase itself is no cue for itself)."""
+    s = doc.sentence[match.start]
+    before = [t.text for i, t in enumerate(doc.tokens[:match.start]) if doc.sentence[i] == s]
+    after = [t.text for i, t in enumerate(doc.tokens[match.end:], match.end)
+             if doc.sentence[i] == s]
+    return contains_any(before, cues) or contains_any(after, cues)
