@@ -318,3 +318,33 @@ phrases = ["{taken}"]
 ''')
     problems = indicator_collisions(triage.load_rules(rules_copy))
     assert any("test_shared_phrase" in line for line in problems), problems
+
+
+# Folded words with more than one everyday meaning (bán/bạn, lừa/lúa/lửa, nhốt/nhọt,
+# Lào/lao động, Thái/thai, ...). A rule phrase that is only one of these words must be
+# marked ambiguous, so that it counts only with a cue or inside a longer phrase.
+HOMOGRAPHS = {
+    "ban", "lua", "nhot", "lao", "thai", "tau", "han", "nhat", "cam", "mien", "duc", "my",
+    "phap", "nga", "anh", "danh", "dap", "cuu", "be", "troi", "dua", "toi", "cho", "xuong",
+    "co", "la", "buon", "hong", "nho", "cha", "tu", "dat", "om", "ghe", "che", "chui", "ep",
+    "giu", "bat", "lay", "nam", "ba", "sau", "bay", "tam", "trung", "dai", "sing", "phi", "uc",
+    "vinh", "hue", "chi", "mo", "rang", "te", "no", "sec", "tre", "thu", "phong", "nghi",
+}
+
+
+def test_one_word_phrases_that_fold_to_several_words_are_ambiguous():
+    """"ban" alone (bán or bạn) never fires without a cue; nor do the other homographs."""
+    rules = triage.load_rules()
+    loose = sorted({(phrase[0], hit.kind) for phrase, hit in rules.phrases
+                    if len(phrase) == 1 and phrase[0] in HOMOGRAPHS
+                    and hit.kind in ("indicator", "place") and not hit.ambiguous})
+    assert loose == [], f"one-word homographs not marked ambiguous: {loose}"
+
+
+@pytest.mark.parametrize("text", ["ban", "lua", "nhot", "lao", "thai"])
+def test_a_lone_homograph_judges_nothing(text):
+    """The issue's examples, alone, are not read as a sale, a fraud, confinement or a country."""
+    result = triage.assess(text)
+    assert result.urgency == "low"
+    assert result.countries == ()
+    assert result.reasons == ()
