@@ -144,3 +144,15 @@ def test_explain_on_a_harmless_text():
     proc = run_triage("--explain", "Cảm ơn tổng đài")
     assert proc.returncode == 0, proc.stderr
     assert "low" in proc.stdout
+
+
+def test_a_lone_surrogate_in_an_id_still_gives_a_json_line():
+    """An id holding a lone surrogate (a JSON escape) comes back as valid JSON, in order."""
+    lines = ['{"id": "\\ud800x", "text": "con toi \\ud800 bi nhot"}',
+             '{"id": "next", "text": "alo"}']
+    proc = subprocess.run([sys.executable, "-m", "triage"], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["\ud800x", "next"]
+    assert out[0]["urgency"] in ("high", "critical")

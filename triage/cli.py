@@ -47,12 +47,13 @@ def judge_line(line: str, rules: RuleSet) -> dict:
 
 
 def run_stream(stdin: TextIO, stdout: TextIO, rules: RuleSet) -> None:
+    interactive = stdout.isatty()
     for line in stdin:
         if not line.strip():
             continue
-        json.dump(judge_line(line, rules), stdout, ensure_ascii=False)
-        stdout.write("\n")
-        stdout.flush() if stdout.isatty() else None
+        stdout.write(json.dumps(judge_line(line, rules), ensure_ascii=False) + "\n")
+        if interactive:
+            stdout.flush()
 
 
 def explain(text: str, rules: RuleSet, color: bool) -> str:
@@ -92,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.explain is not None:
         print(explain(args.explain, rules, color=sys.stdout.isatty()))
         return 0
+    # Bytes that are not UTF-8 become U+FFFD; a lone surrogate in an id (from a JSON
+    # escape) is written back as the same JSON escape, so every output line is JSON.
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
-    stdout = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)
+    stdout = open(sys.stdout.fileno(), "w", encoding="utf-8", errors="backslashreplace",
+                  closefd=False)
     run_stream(stdin, stdout, rules)
     stdout.flush()
     return 0
