@@ -50,9 +50,7 @@ def read(text: str, rules: RuleSet) -> Document:
             c += 1
             if token.text != ",":
                 s += 1
-    doc = Document(tokens, sentence, clause)
-    for match in rules.index.find(tokens):
-        doc.by_kind.setdefault(match.payload.kind, []).append(match)
+    doc = Document(tokens, sentence, clause, rules.index.find_by_kind(tokens))
     doc.questions = {sentence[i] for i, t in enumerate(tokens) if t.text == "?"}
     doc.questions |= {sentence[m.start] for m in doc.spans("ctx:question")}
     return doc

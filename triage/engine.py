@@ -83,7 +83,8 @@ def _judge(doc: Document, rules: RuleSet, sender: object, received: date | None,
     facts = _facts(doc, fired, places, child, foreign_sender, returned, ivr, received)
     fired += _combos(rules.combos, fired, facts)
     level = _level(doc, fired, ivr)
-    categories = [c for c in rules.categories if any(c in f.categories for f in fired)]
+    named = {c for f in fired for c in f.categories}
+    categories = [c for c in rules.categories if c in named]
     is_child = child.under_18 and (level != "low" or "child_counselling" in categories)
     functions = _functions(level, fired, categories, rules, places, is_child, returned, facts)
 

@@ -20,8 +20,15 @@ class Match(NamedTuple):
     payload: Any
 
 
+_new_match = tuple.__new__  # twice as fast as Match(...) in the inner loop
+
+
 class PhraseIndex:
-    """All phrases of a rule set in a token trie, found in one pass over the tokens."""
+    """All phrases of a rule set in a token trie, found in one pass over the tokens.
+
+    Each payload has a ``kind`` (indicator, place, ctx:negation, ...) by which matches
+    are grouped.
+    """
 
     _END = ""  # key of the payload list in a trie node; no token is empty
 
@@ -35,11 +42,15 @@ class PhraseIndex:
 
     def find(self, tokens: Sequence[Token]) -> list[Match]:
         """Every phrase occurrence, overlapping and nested ones included."""
+        return [m for group in self.find_by_kind(tokens).values() for m in group]
+
+    def find_by_kind(self, tokens: Sequence[Token]) -> dict[str, list[Match]]:
+        """Every phrase occurrence, grouped by the `kind` of its payload."""
         texts = [t.text for t in tokens]
         numbers = [t.kind == NUMBER for t in tokens]
         end_key, root = self._END, self._root
         wild_root = root.get(ANY_NUMBER)
-        matches = []
+        by_kind: dict[str, list[Match]] = {}
         n = len(tokens)
         for i in range(n):
             stack = []
@@ -52,7 +63,11 @@ class PhraseIndex:
                 node, j = stack.pop()
                 payloads = node.get(end_key)
                 if payloads:
-                    matches.extend(Match(i, j, p) for p in payloads)
+                    for payload in payloads:
+                        group = by_kind.get(payload.kind)
+                        if group is None:
+                            group = by_kind[payload.kind] = []
+                        group.append(_new_match(Match, (i, j, payload)))
                 if j < n:
                     child = node.get(texts[j])
                     if child is not None:
@@ -61,7 +76,7 @@ class PhraseIndex:
                         wild = node.get(ANY_NUMBER)
                         if wild is not None:
                             stack.append((wild, j + 1))
-        return matches
+        return by_kind
 
 
 def longest_non_overlapping(matches: Iterable[Match]) -> list[Match]:
