@@ -42,7 +42,7 @@ def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
             continue
         # "14 tuổi", "14t", and ranges "13 14t", "14-16 tuổi", "13 đến 16 tuổi"
         j = i + 1
-        if j + 1 < n and tokens[j].text in ("den", "toi") and tokens[j + 1].kind == NUMBER:
+        if j + 1 < n and tokens[j].text in ("den", "toi", "va") and tokens[j + 1].kind == NUMBER:
             j += 1
         while j < n and tokens[j].kind == NUMBER and tokens[j].value is not None and j - i < 3:
             j += 1

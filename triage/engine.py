@@ -85,7 +85,9 @@ def _judge(doc: Document, rules: RuleSet, sender: object, received: date | None,
     level = _level(doc, fired, ivr)
     named = {c for f in fired for c in f.categories}
     categories = [c for c in rules.categories if c in named]
-    is_child = child.under_18 and (level != "low" or "child_counselling" in categories)
+    # A low tip names a child only when a child speaks of their own worries.
+    is_child = child.under_18 and (level != "low" or "child_counselling" in categories
+                                   or bool(doc.spans("child:self_report")))
     functions = _functions(level, fired, categories, rules, places, is_child, returned, facts)
 
     countries = list(places.countries)
@@ -190,6 +192,7 @@ def _facts(doc: Document, fired: list[_Fired], places: PlaceFacts, child: ChildF
         "border_gate": bool(places.gates),
         "at_sea": places.at_sea,
         "hint_danger_now": ivr == "danger_now",
+        "caller_is_victim": bool(foreign_sender) or bool(doc.spans("ctx:caller_victim")),
     }
     facts.update(name for name, holds in derived.items() if holds)
     facts.update(section for section in ("past", "recent", "long_ago")
@@ -249,7 +252,9 @@ def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
     if doc.spans("ctx:awareness") and level in ("low", "medium"):
         level = "low"  # a question about awareness work
     if doc.spans("ctx:legal_question") and level in ("medium", "high"):
-        level = LEVELS[LEVELS.index(level) - 1]  # asks whether a practice is legal
+        offered = any(f.family == "means" for f in fired)  # recruitment, luring, deception
+        if level == "high" or not offered:
+            level = LEVELS[LEVELS.index(level) - 1]  # asks whether a practice is legal
     if doc.spans("ctx:all_clear") and level != "critical":
         level = "low"  # the person is safe, the report withdrawn
     if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")):
