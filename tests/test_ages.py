@@ -167,3 +167,14 @@ def test_a_date_only_received_at_gives_the_year():
     result = triage.assess("Cháu sinh năm 2010 bị nhốt trong nhà", received_at="2026-05-01")
     assert 16 in result.ages
     assert result.child_involved
+
+
+@pytest.mark.parametrize("text", [
+    "sdt me em 0912 345 678 16 tuoi, em bi nhot",
+    "goi giup 0168 123 4567 16t bi nhot trong phong",
+    "so cua chi +84 912 345 678, 16 tuoi, bi nhot",
+])
+def test_a_phone_number_in_groups_is_never_an_age(text):
+    """The groups of a phone number are one number; the age after it is still read."""
+    result = triage.assess(text)
+    assert result.ages == (16,)

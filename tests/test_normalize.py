@@ -91,7 +91,9 @@ def test_token_offsets_slice_the_original_text(text, form, lexicon):
     # Without rewrites, each word's text is the folded slice (repeated letters aside).
     for token in tokenize(original):
         piece = original[token.start:token.end]
-        if token.kind in (WORD, NUMBER) and len(set(token.text)) == len(token.text):
+        joined = token.kind == NUMBER and not piece.replace(".", "").replace(":", "").replace(
+            "/", "").isdigit()  # a phone number written in groups is one token
+        if token.kind in (WORD, NUMBER) and len(set(token.text)) == len(token.text) and not joined:
             assert fold(piece).replace("\x00", "") == token.text, (token, piece)
 
 

@@ -64,8 +64,9 @@ def _is_months(tokens: list[Token], j: int) -> bool:
 
 def _follows_age(tokens: list[Token], i: int, age_units: set[str]) -> bool:
     """True when this number is the second of a range already read ("13 14t")."""
-    return i > 0 and tokens[i - 1].kind == NUMBER and (
-        i < 2 or tokens[i - 2].text not in age_units)
+    prev = tokens[i - 1] if i > 0 else None
+    return prev is not None and prev.kind == NUMBER and prev.value is not None \
+        and len(prev.text) <= 3 and (i < 2 or tokens[i - 2].text not in age_units)
 
 
 def _is_past_age(tokens: list[Token], i: int, past_markers: set[str]) -> bool:

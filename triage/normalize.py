@@ -139,7 +139,7 @@ EMPTY_LEXICON = Lexicon({}, {}, {}, {}, {}, frozenset())
 def tokenize(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> list[Token]:
     """Folded, rewritten tokens with spans into ``text``."""
     # Number words first, so that "mười sáu t" reads as 16 before "t" is rewritten.
-    tokens = _read_number_words(_raw_tokens(text), lexicon)
+    tokens = _read_number_words(_join_phone_numbers(_raw_tokens(text)), lexicon)
     return _expand(tokens, lexicon)
 
 
@@ -168,6 +168,34 @@ def _expand(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
             continue
         for word in words:
             out.append(Token(word, token.start, token.end, WORD))
+    return out
+
+
+def _join_phone_numbers(tokens: list[Token]) -> list[Token]:
+    """"0912 345 678", "0912.345.678", "+84 912 345 678": one number with no value, so
+    that no part of it is read as an age or a count."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.kind != NUMBER or not token.text[:1] == "0" and not token.text.startswith("84"):
+            out.append(token)
+            i += 1
+            continue
+        # 10 digits (0912 345 678); 11 for 84... and the old 01xx numbers
+        length = 11 if token.text.startswith(("84", "01")) else 10
+        j, digits = i + 1, len(token.text)
+        while j < len(tokens) and tokens[j].kind == NUMBER and digits < length \
+                and tokens[j].start - tokens[j - 1].end <= 1 and tokens[j].text.isdigit():
+            digits += len(tokens[j].text)
+            j += 1
+        if j > i + 1 and digits == length:
+            out.append(_new_token(Token, ("".join(t.text for t in tokens[i:j]), token.start,
+                                          tokens[j - 1].end, NUMBER, None)))
+            i = j
+        else:
+            out.append(token)
+            i += 1
     return out
 
 
