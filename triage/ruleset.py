@@ -234,6 +234,21 @@ def _phrase_list(check: _Checker, key: str, lexicon: Lexicon,
     return out
 
 
+def _sections(doc: dict, file: str, prefix: str, required: frozenset[str],
+              lexicon: Lexicon) -> dict[str, list[tuple[str, ...]]]:
+    """A file of [section] tables, each a list of phrases; every required one present."""
+    sections = {}
+    for section, table in doc.items():
+        if section == "schema":
+            continue
+        check = _Checker(f"{file}: [{section}]", table if isinstance(table, dict) else {})
+        sections[section] = _phrase_list(check, "phrases", lexicon, required=True)
+    missing = required - set(sections)
+    if missing:
+        raise RuleError(f"{file}: missing section(s): {', '.join(sorted(missing))}")
+    return sections
+
+
 def load_rules(directory: str | Path | None = None) -> RuleSet:
     """Read, validate and compile the rule files (cached for the package's own rules)."""
     if directory is None:
@@ -304,27 +319,11 @@ def _compile(directory: Path) -> RuleSet:
                             check.int("weight", 10), check.subset("categories", categories),
                             check.subset("functions", FUNCTIONS)))
 
-    context = {}
-    for section, table in (docs["context"] or {}).items():
-        if section == "schema":
-            continue
-        check = _Checker(f"context.toml: [{section}]", table if isinstance(table, dict) else {})
-        context[section] = _phrase_list(check, "phrases", lexicon, required=True)
-        phrases += [(p, Hit(f"ctx:{section}", section)) for p in context[section]]
-    missing = CONTEXT_SECTIONS - set(context)
-    if missing:
-        raise RuleError(f"context.toml: missing section(s): {', '.join(sorted(missing))}")
-
-    children = {}
-    for section, table in (docs["children"] or {}).items():
-        if section == "schema":
-            continue
-        check = _Checker(f"children.toml: [{section}]", table if isinstance(table, dict) else {})
-        children[section] = _phrase_list(check, "phrases", lexicon, required=True)
-        phrases += [(p, Hit(f"child:{section}", section)) for p in children[section]]
-    missing = CHILD_SECTIONS - set(children)
-    if missing:
-        raise RuleError(f"children.toml: missing section(s): {', '.join(sorted(missing))}")
+    context = _sections(docs["context"], "context.toml", "ctx", CONTEXT_SECTIONS, lexicon)
+    children = _sections(docs["children"], "children.toml", "child", CHILD_SECTIONS, lexicon)
+    for prefix, sections in (("ctx", context), ("child", children)):
+        for section, keys in sections.items():
+            phrases += [(p, Hit(f"{prefix}:{section}", section)) for p in keys]
     # one-word lists, looked up token by token
     children["past_age_words"] = frozenset(" ".join(p) for p in children["past_age"])
     children["age_unit_words"] = frozenset(" ".join(p) for p in children["age_unit"])
