@@ -14,6 +14,7 @@ from .phrases import Match, contains_any
 from .ruleset import RuleSet
 
 NEGATION_WINDOW = 5  # tokens before an indicator, inside its clause
+NEGATION_BARRIERS = frozenset({"thi", "ma", "nhung", "nen"})  # a new clause starts
 WISH_WORDS = frozenset({"muon", "xin", "can", "mong", "cho", "doi", "nho"})
 _NONE: list[Match] = []  # read-only: what spans() answers for a kind not found
 
@@ -109,9 +110,12 @@ def covered(match: Match, lengths: list[int]) -> bool:
 
 
 def negated(doc: Document, match: Match) -> bool:
+    """A negation just before, in the same clause, with no "thì"/"mà"/"nhưng" between:
+    "không bị nhốt" is negated; "không chịu thì bị đánh" is not."""
     for neg in doc.spans("ctx:negation"):
         if neg.end <= match.start and match.start - neg.end < NEGATION_WINDOW \
-                and doc.clause[neg.start] == doc.clause[match.start]:
+                and doc.clause[neg.start] == doc.clause[match.start] \
+                and not any(t.text in NEGATION_BARRIERS for t in doc.tokens[neg.end:match.start]):
             return True
     return False
 

@@ -193,6 +193,7 @@ def _facts(doc: Document, fired: list[_Fired], places: PlaceFacts, child: ChildF
         "at_sea": places.at_sea,
         "hint_danger_now": ivr == "danger_now",
         "caller_is_victim": bool(foreign_sender) or bool(doc.spans("ctx:caller_victim")),
+        "free_movement": bool(doc.spans("ctx:free_movement")),
     }
     facts.update(name for name, holds in derived.items() if holds)
     facts.update(section for section in ("past", "recent", "long_ago")

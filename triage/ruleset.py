@@ -349,13 +349,13 @@ def _compile(directory: Path) -> RuleSet:
 FACTS = frozenset({
     "child", "under_16", "abroad", "foreign_sender", "returned", "past", "now", "recent",
     "long_ago", "border_area", "at_sea", "border_gate", "hint_danger_now", "heading_across",
-    "imminent", "escaped", "caller_is_victim",
+    "imminent", "escaped", "caller_is_victim", "free_movement",
 })
 CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
     "place_cue", "awareness", "prank", "question", "all_clear",
     "not_now", "family_plea", "imminent", "sea", "prospective", "hearsay", "escaped",
-    "legal_question", "worry", "caller_victim",
+    "legal_question", "worry", "caller_victim", "free_movement",
 })
 CHILD_SECTIONS = frozenset({
     "minor", "minor_under_16", "not_minor", "school", "age_unit", "past_age", "not_subject",
