@@ -179,3 +179,10 @@ def test_che_do_is_not_teasing():
     result = triage.assess("Vợ tôi mang thai, cho hỏi chế độ thai sản")
     assert result.urgency == "low"
     assert "child_worry" not in {r.rule for r in result.reasons}
+
+
+def test_tomorrow_then_is_not_an_exam_joke():
+    """Folded "mai thì" (tomorrow, then) is not "mai thi" (an exam tomorrow): no prank cap."""
+    text = ("Em trai tôi 19 tuổi ở Bavet bị đưa vào phòng riêng, ngoài cửa có người canh. "
+            "Quản lý nói nếu không gửi 200 triệu trước trưa mai thì sẽ cho biết tay.")
+    assert triage.assess(text).urgency == "critical"
