@@ -115,7 +115,8 @@ def negated(doc: Document, match: Match) -> bool:
     for neg in doc.spans("ctx:negation"):
         if neg.end <= match.start and match.start - neg.end < NEGATION_WINDOW \
                 and doc.clause[neg.start] == doc.clause[match.start] \
-                and not any(t.text in NEGATION_BARRIERS for t in doc.tokens[neg.end:match.start]):
+                and not any(t.text in NEGATION_BARRIERS
+                            for t in doc.tokens[neg.end:match.start + 1]):
             return True
     return False
 
