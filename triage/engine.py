@@ -256,8 +256,10 @@ def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
         offered = any(f.family == "means" for f in fired)  # recruitment, luring, deception
         if level == "high" or not offered:
             level = LEVELS[LEVELS.index(level) - 1]  # asks whether a practice is legal
-    if doc.spans("ctx:all_clear") and level != "critical":
-        level = "low"  # the person is safe, the report withdrawn
+    clear = {" ".join(doc.tokens[i].text for i in range(m.start, m.end))
+             for m in doc.spans("ctx:all_clear")}
+    if clear and (level != "critical" or len(clear) >= 2):
+        level = "low"  # the person is safe, the report withdrawn (twice said, for critical)
     if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")):
         level = "medium"  # not gone yet, or rumours about unnamed people: a risk
     if ivr == "danger_now":
@@ -278,7 +280,8 @@ def _functions(level: str, fired: list[_Fired], categories: list[str], rules: Ru
     if returned:
         # out of the trafficker's hands: shelter, care, papers; and the crime to pursue
         functions.update(("victim_support", "police"))
-    abroad = bool(places.countries) or "foreign_sender" in facts
+    # A caller abroad about someone at home ("con em ở Hải Dương") needs no consul.
+    abroad = bool(places.countries) or ("foreign_sender" in facts and not places.provinces)
     home = returned and "escaped" not in facts  # back in Vietnam, not just out of the compound
     if abroad and not home and (level in ("high", "critical") or "escaped" in facts):
         functions.add("consular")
