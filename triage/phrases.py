@@ -49,34 +49,51 @@ class PhraseIndex:
         texts = [t.text for t in tokens]
         numbers = [t.kind == NUMBER for t in tokens]
         end_key, root = self._END, self._root
-        wild_root = root.get(ANY_NUMBER)
         by_kind: dict[str, list[Match]] = {}
         n = len(tokens)
         for i in range(n):
-            stack = []
+            if numbers[i]:  # a number may start "#" phrases as well as literal ones
+                self._branching(root, i, i, texts, numbers, by_kind)
+                continue
             node = root.get(texts[i])
-            if node is not None:
-                stack.append((node, i + 1))
-            if numbers[i] and wild_root is not None:
-                stack.append((wild_root, i + 1))
-            while stack:  # usually one path; "#" may branch
-                node, j = stack.pop()
+            j = i + 1
+            while node is not None:  # one path: words match themselves only
                 payloads = node.get(end_key)
                 if payloads:
-                    for payload in payloads:
-                        group = by_kind.get(payload.kind)
-                        if group is None:
-                            group = by_kind[payload.kind] = []
-                        group.append(_new_match(Match, (i, j, payload)))
-                if j < n:
-                    child = node.get(texts[j])
-                    if child is not None:
-                        stack.append((child, j + 1))
-                    if numbers[j]:
-                        wild = node.get(ANY_NUMBER)
-                        if wild is not None:
-                            stack.append((wild, j + 1))
+                    _record(by_kind, i, j, payloads)
+                if j >= n:
+                    break
+                if numbers[j] and ANY_NUMBER in node:
+                    self._branching(node, i, j, texts, numbers, by_kind)
+                    break
+                node = node.get(texts[j])
+                j += 1
         return by_kind
+
+    def _branching(self, start: dict, i: int, j: int, texts: list[str], numbers: list[bool],
+                   by_kind: dict[str, list[Match]]) -> None:
+        """Walk on from `start` at token j, where a number may match itself or "#"."""
+        end_key, n = self._END, len(texts)
+        stack = [(start, j)]
+        while stack:
+            node, j = stack.pop()
+            if j >= n:
+                continue
+            for key in (texts[j], ANY_NUMBER) if numbers[j] else (texts[j],):
+                child = node.get(key)
+                if child is not None:
+                    payloads = child.get(end_key)
+                    if payloads:
+                        _record(by_kind, i, j + 1, payloads)
+                    stack.append((child, j + 1))
+
+
+def _record(by_kind: dict[str, list[Match]], i: int, j: int, payloads: list) -> None:
+    for payload in payloads:
+        group = by_kind.get(payload.kind)
+        if group is None:
+            group = by_kind[payload.kind] = []
+        group.append(_new_match(Match, (i, j, payload)))
 
 
 def longest_non_overlapping(matches: Iterable[Match]) -> list[Match]:
