@@ -124,6 +124,8 @@ def _indicators(doc: Document, timeline: Timeline) -> list[_Fired]:
             continue
         if match.payload.ambiguous and not has_cue(doc, match, indicator.cues):
             continue
+        if match.end < len(doc.tokens) and doc.tokens[match.end].text in indicator.not_followed_by:
+            continue  # "bị bạn dụ" folds like "bị bán dụ": a friend, not a sale
         if indicator.negatable and negated(doc, match):
             continue
         if not indicator.conditional and hypothetical(doc, match.start):

@@ -42,6 +42,7 @@ class Indicator:
     after_return: bool  # still danger after the victim got away: threats, pursuit
     conditional: bool  # counts inside "nếu ... thì": a threat is a condition
     cues: tuple[tuple[str, ...], ...]
+    not_followed_by: frozenset[str] = frozenset()  # next words that make it another word
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +293,8 @@ def _compile(directory: Path) -> RuleSet:
             after_return=check.bool("after_return", False),
             conditional=check.bool("conditional", False),
             cues=tuple(_phrase_list(check, "cues", lexicon)),
+            not_followed_by=frozenset(w for p in _phrase_list(check, "not_followed_by", lexicon)
+                                      for w in p[:1]),
         )
         plain = _phrase_list(check, "phrases", lexicon)
         ambiguous = _phrase_list(check, "ambiguous", lexicon)
