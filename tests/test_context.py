@@ -186,3 +186,22 @@ def test_tomorrow_then_is_not_an_exam_joke():
     text = ("Em trai tôi 19 tuổi ở Bavet bị đưa vào phòng riêng, ngoài cửa có người canh. "
             "Quản lý nói nếu không gửi 200 triệu trước trưa mai thì sẽ cho biết tay.")
     assert triage.assess(text).urgency == "critical"
+
+
+@pytest.mark.parametrize(("text", "at_least"), [
+    # "chở con" folds like "chó con", "bán con cho" like "bán con chó"
+    ("Tối nay tụi nó chở con nhỏ 14 tuổi qua bên Lào giao cho người ta", "critical"),
+    ("Nó bán con gái tôi cho một gia đình bên Trung Quốc, giờ họ không cho về", "high"),
+    # "con bỏ" folds like "con bò", "con gả" like "con gà"
+    ("Con tôi 14 tuổi bỏ nhà đi từ hôm qua theo một người quen trên mạng", "critical"),
+])
+def test_folded_animal_words_do_not_hide_a_child(text, at_least):
+    """Harmless senses about animals never swallow a child being moved, sold or lured."""
+    result = triage.assess(text, received_at="2026-11-20T08:00:00+07:00")
+    assert triage.LEVELS.index(result.urgency) >= triage.LEVELS.index(at_least), result
+
+
+def test_laughing_faces_mark_a_joke():
+    """"=)))" after a 'rescue me' between friends is a joke, not a victim."""
+    result = triage.assess("alo 111 a, toi bi vo nhot ngoai cua vi di nhau ve tre, cuu toi voi =)))")
+    assert result.urgency == "low"

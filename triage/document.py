@@ -122,14 +122,15 @@ def negated(doc: Document, match: Match) -> bool:
 
 
 def hypothetical(doc: Document, start: int) -> bool:
-    """After "nếu" in a sentence that asks; after a worry ("lo con bị"); or anywhere in
-    a sentence about awareness work."""
+    """After "nếu" in a sentence that asks; after a worry ("lo con bị") or an animal
+    ("con mèo bị nhốt"); or anywhere in a sentence about awareness work or a film."""
     if start >= len(doc.tokens):
         return False
     s = doc.sentence[start]
     if any(doc.sentence[a.start] == s for a in doc.spans("ctx:awareness")):
         return True
-    if any(w.start < start and doc.sentence[w.start] == s for w in doc.spans("ctx:worry")):
+    if any(w.start < start and doc.sentence[w.start] == s
+           for w in doc.spans("ctx:worry") + doc.spans("ctx:animal")):
         return True
     return s in doc.questions and any(h.start < start and doc.sentence[h.start] == s
                                       for h in doc.spans("ctx:hypothetical"))
