@@ -203,5 +203,6 @@ def test_folded_animal_words_do_not_hide_a_child(text, at_least):
 
 def test_laughing_faces_mark_a_joke():
     """"=)))" after a 'rescue me' between friends is a joke, not a victim."""
-    result = triage.assess("alo 111 a, toi bi vo nhot ngoai cua vi di nhau ve tre, cuu toi voi =)))")
+    text = "alo 111 a, toi bi vo nhot ngoai cua vi di nhau ve tre, cuu toi voi =)))"
+    result = triage.assess(text)
     assert result.urgency == "low"
