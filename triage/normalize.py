@@ -48,7 +48,7 @@ def _fold_char(ch: str) -> str:
 
 _TABLE = _FoldTable()
 # Laughter typed as faces ("=)))", ":))", ":D", ":v") is read as the word "haha".
-_LAUGH_RE = re.compile(r"[=:;]\)\)+|[=:;]\)+\)|[=:]D+\b|:v\b|\^\^|=\)+")
+_LAUGH_RE = re.compile(r"[=:;]\)\)+|[=:]D+\b|:v\b|\^\^|=\)+", re.IGNORECASE)
 _TOKEN_RE = re.compile(
     r"(?P<n>\d+(?:[.:/]\d+)*)|(?P<w>[^\W\d_](?:[^\W\d_]|\x00)*)|(?P<p>[.!?;\n]+|,)"
 )
@@ -113,11 +113,10 @@ def _raw_tokens(text: str) -> list[Token]:
             while end < size and folded[end] == _MARK:
                 end += 1
         tokens.append(_new_token(Token, (surface, start, end, kind, value)))
-    if ")" in text or "D" in text or "^" in text or ":v" in text:
-        laughs = [_new_token(Token, ("haha", m.start(), m.end(), WORD, None))
-                  for m in _LAUGH_RE.finditer(text)]
-        if laughs:
-            tokens = sorted(tokens + laughs, key=lambda t: t.start)
+    laughs = [_new_token(Token, ("haha", m.start(), m.end(), WORD, None))
+              for m in _LAUGH_RE.finditer(text)]
+    if laughs:
+        tokens = sorted(tokens + laughs, key=lambda t: t.start)
     return tokens
 
 
