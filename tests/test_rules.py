@@ -348,3 +348,19 @@ def test_a_lone_homograph_judges_nothing(text):
     assert result.urgency == "low"
     assert result.countries == ()
     assert result.reasons == ()
+
+
+def test_variants_are_generated_not_typed():
+    """No list holds two phrases that fold to the same key ("cty"/"công ty", "hông"/"hổng"):
+    folded and teencode variants come from the loader, not from the data."""
+    rules = triage.load_rules()
+    seen: dict[tuple[str, object], list[tuple[str, ...]]] = {}
+    repeats = []
+    for phrase, hit in rules.phrases:
+        owner = (hit.kind, getattr(hit.entry, "id", None) or getattr(hit.entry, "code", None)
+                 or hit.entry)
+        keys = seen.setdefault(owner, [])
+        if phrase in keys and hit.kind not in ("place",):
+            repeats.append((owner, " ".join(phrase)))
+        keys.append(phrase)
+    assert repeats == [], repeats
