@@ -206,3 +206,19 @@ def test_laughing_faces_mark_a_joke():
     text = "alo 111 a, toi bi vo nhot ngoai cua vi di nhau ve tre, cuu toi voi =)))"
     result = triage.assess(text)
     assert result.urgency == "low"
+
+
+@pytest.mark.parametrize(("text", "fact"), [
+    ("Con trai tôi 15 tuổi bỏ nhà đi cách đây một tuần", "long"),
+    ("Con trai tôi 15 tuổi bỏ nhà đi từ hai hôm nay, theo một người quen trên mạng", "recent"),
+    ("Cháu đi làm xa, ba hôm sau khi đi thì mất liên lạc, giờ đã hơn một tháng", "long"),
+])
+def test_how_long_ago_a_disappearance_began(text, fact):
+    """"cách đây một tuần" is a week ago; "ba hôm sau khi đi" is not time since."""
+    from triage.dates import RECENT_DAYS, elapsed_days
+    from triage.normalize import tokenize
+    days = elapsed_days(tokenize(text, triage.load_rules().lexicon), None)
+    if fact == "recent":
+        assert days and min(days) <= RECENT_DAYS, days
+    else:
+        assert not days or min(days) > RECENT_DAYS, days

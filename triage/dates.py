@@ -44,7 +44,11 @@ def elapsed_days(tokens: list[Token], received: date | None) -> list[int]:
         before = tokens[i - 1].text if i else ""
         if token.value is not None and nxt in DAYS_PER_UNIT and 0 < token.value < 100:
             after = tokens[i + 2].text if i + 2 < len(tokens) else ""
-            if after in ("nay", "roi", "qua", "truoc") or before in ("tu", "duoc", "da", "hon"):
+            ago = before == "day" and i > 1 and tokens[i - 2].text == "cach"  # "cách đây"
+            if after == "sau":
+                continue  # "ba hôm sau khi đi": a span inside the story, not time since
+            if after in ("nay", "roi", "qua", "truoc") or before in ("tu", "duoc", "da", "hon") \
+                    or ago:
                 out.append(token.value * DAYS_PER_UNIT[nxt])
         elif received is not None and "/" in token.text and before not in ("sinh", "sn"):
             when = day_month(token.text, received)
