@@ -28,6 +28,9 @@ class Document:
     clause: list[int]  # clause number of each token (commas split clauses)
     by_kind: dict[str, list[Match]] = field(default_factory=dict)
     questions: set[int] = field(default_factory=set)  # sentences that ask something
+    # sentence -> first token after which what follows is not a report ("nếu" in a
+    # question, "lo con bị", "con mèo"); 0 for a sentence about awareness work
+    unreal_from: dict[int, int] = field(default_factory=dict)
 
     def spans(self, kind: str) -> list[Match]:
         return self.by_kind.get(kind, _NONE)
@@ -54,7 +57,26 @@ def read(text: str, rules: RuleSet) -> Document:
     doc = Document(tokens, sentence, clause, rules.index.find_by_kind(tokens))
     doc.questions = {sentence[i] for i, t in enumerate(tokens) if t.text == "?"}
     doc.questions |= {sentence[m.start] for m in doc.spans("ctx:question")}
+    doc.unreal_from = _unreal_from(doc)
     return doc
+
+
+def _unreal_from(doc: Document) -> dict[int, int]:
+    """Where, sentence by sentence, the text stops reporting and starts supposing."""
+    first: dict[int, int] = {}
+
+    def mark(sentence: int, start: int) -> None:
+        if start < first.get(sentence, start + 1):
+            first[sentence] = start
+
+    for m in doc.spans("ctx:awareness"):
+        mark(doc.sentence[m.start], -1)  # the whole sentence
+    for m in doc.spans("ctx:worry") + doc.spans("ctx:animal"):
+        mark(doc.sentence[m.start], m.start)
+    for m in doc.spans("ctx:hypothetical"):
+        if doc.sentence[m.start] in doc.questions:
+            mark(doc.sentence[m.start], m.start)
+    return first
 
 
 @dataclass(slots=True)
@@ -126,14 +148,7 @@ def hypothetical(doc: Document, start: int) -> bool:
     ("con mèo bị nhốt"); or anywhere in a sentence about awareness work or a film."""
     if start >= len(doc.tokens):
         return False
-    s = doc.sentence[start]
-    if any(doc.sentence[a.start] == s for a in doc.spans("ctx:awareness")):
-        return True
-    if any(w.start < start and doc.sentence[w.start] == s
-           for w in doc.spans("ctx:worry") + doc.spans("ctx:animal")):
-        return True
-    return s in doc.questions and any(h.start < start and doc.sentence[h.start] == s
-                                      for h in doc.spans("ctx:hypothetical"))
+    return doc.unreal_from.get(doc.sentence[start], start) < start
 
 
 def has_cue(doc: Document, match: Match, cues: tuple[tuple[str, ...], ...]) -> bool:

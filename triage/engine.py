@@ -167,11 +167,21 @@ def _one_per_span(matches: list[Match]) -> list[Match]:
     by_rule: dict[str, list[Match]] = {}
     for match in matches:
         by_rule.setdefault(match.payload.entry.id, []).append(match)
-    kept = [m for group in by_rule.values() for m in longest_non_overlapping(group)]
-    kept = [m for m in kept
-            if not any(o.start <= m.start and m.end <= o.end and o.end - o.start > m.end - m.start
-                       and o.payload.entry.id != m.payload.entry.id for o in kept)]
-    return sorted(kept, key=lambda m: m.start)
+    kept = sorted((m for group in by_rule.values() for m in longest_non_overlapping(group)),
+                  key=lambda m: (m.start, -m.end))
+    out = []
+    for k, m in enumerate(kept):  # earlier starts come first: only they can contain m
+        inside = False
+        for o in kept[:k + 1]:
+            if o.start > m.start:
+                break
+            if m.end <= o.end and o.end - o.start > m.end - m.start \
+                    and o.payload.entry.id != m.payload.entry.id:
+                inside = True
+                break
+        if not inside:
+            out.append(m)
+    return out
 
 
 # -- facts and combinations ---------------------------------------------------------

@@ -180,6 +180,8 @@ def _expand(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
 def _join_phone_numbers(tokens: list[Token]) -> list[Token]:
     """"0912 345 678", "0912.345.678", "+84 912 345 678": one number with no value, so
     that no part of it is read as an age or a count."""
+    if not any(t.kind == NUMBER and t.text[:1] in "08" for t in tokens):
+        return tokens
     out: list[Token] = []
     i = 0
     while i < len(tokens):
