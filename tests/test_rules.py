@@ -56,38 +56,69 @@ def test_bad_toml(rules_copy):
     assert "indicators.toml" in str(info.value)
 
 
-def test_indicator_with_unknown_level(rules_copy):
-    """An indicator with an unknown level is reported with the file and the entry id."""
-    append(rules_copy / "indicators.toml", '''
+BAD_ENTRIES = [
+    # (file, entry appended, words the error must name)
+    ("indicators.toml", """
 [[indicator]]
 id = "test_bad_level"
 level = "urgent"
 weight = 10
 categories = ["trafficking"]
 phrases = ["cụm từ thử nghiệm"]
-''')
-    with pytest.raises(RuleError) as info:
-        triage.load_rules(rules_copy)
-    message = str(info.value)
-    assert "indicators.toml" in message and "test_bad_level" in message, message
-    assert "urgent" in message or "level" in message, message
-
-
-def test_indicator_with_unknown_category(rules_copy):
-    """An indicator naming an unknown category is reported with the file and the entry id."""
-    append(rules_copy / "indicators.toml", '''
+""", ["test_bad_level", "level"]),
+    ("indicators.toml", """
 [[indicator]]
 id = "test_bad_category"
 level = "medium"
 weight = 10
 categories = ["no_such_category"]
 phrases = ["cụm từ thử nghiệm"]
-''')
+""", ["test_bad_category", "no_such_category"]),
+    ("indicators.toml", """
+[[indicator]]
+id = "test_no_phrases"
+level = "medium"
+weight = 10
+categories = ["trafficking"]
+""", ["test_no_phrases", "phrases"]),
+    ("indicators.toml", """
+[[indicator]]
+id = "test_weight"
+level = "medium"
+weight = 1000
+categories = ["trafficking"]
+phrases = ["cụm từ thử nghiệm"]
+""", ["test_weight", "weight"]),
+    ("combos.toml", """
+[[combo]]
+id = "test_bad_combo"
+all = ["child", "no_such_fact"]
+level = "high"
+weight = 10
+""", ["test_bad_combo", "no_such_fact"]),
+    ("places.toml", """
+[[border_gate]]
+code = "test_gate"
+name = "Cửa Khẩu Thử Nghiệm"
+aliases = []
+province = "atlantis"
+country = "CN"
+ambiguous = false
+""", ["test_gate", "atlantis"]),
+]
+
+
+@pytest.mark.parametrize(("file", "entry", "named"), BAD_ENTRIES,
+                         ids=[words[0] for _, _, words in BAD_ENTRIES])
+def test_a_bad_entry_is_named_in_the_error(rules_copy, file, entry, named):
+    """A bad entry stops the load with a RuleError naming the file, the entry and the fault."""
+    append(rules_copy / file, entry)
     with pytest.raises(RuleError) as info:
         triage.load_rules(rules_copy)
     message = str(info.value)
-    assert "indicators.toml" in message and "test_bad_category" in message, message
-    assert "no_such_category" in message, message
+    assert file in message, message
+    for word in named:
+        assert word in message, message
 
 
 def test_duplicate_indicator_id(rules_copy):
@@ -106,22 +137,6 @@ phrases = ["cụm từ thử nghiệm"]
     message = str(info.value)
     assert "indicators.toml" in message and duplicate in message, message
     assert "duplicate" in message.lower(), message
-
-
-def test_combo_naming_an_unknown_fact(rules_copy):
-    """A combo that names an unknown fact is reported with the file, the combo and the fact."""
-    append(rules_copy / "combos.toml", '''
-[[combo]]
-id = "test_bad_combo"
-all = ["child", "no_such_fact"]
-level = "high"
-weight = 10
-''')
-    with pytest.raises(RuleError) as info:
-        triage.load_rules(rules_copy)
-    message = str(info.value)
-    assert "combos.toml" in message and "test_bad_combo" in message, message
-    assert "no_such_fact" in message, message
 
 
 def remove_last_province(places: Path) -> None:
@@ -143,24 +158,6 @@ def test_places_with_33_provinces(rules_copy):
         triage.load_rules(rules_copy)
     message = str(info.value)
     assert "places.toml" in message and "33" in message, message
-
-
-def test_border_gate_with_unknown_province(rules_copy):
-    """A border gate in an unknown province is reported with the file and the gate."""
-    append(rules_copy / "places.toml", '''
-[[border_gate]]
-code = "test_gate"
-name = "Cửa Khẩu Thử Nghiệm"
-aliases = []
-province = "atlantis"
-country = "CN"
-ambiguous = false
-''')
-    with pytest.raises(RuleError) as info:
-        triage.load_rules(rules_copy)
-    message = str(info.value)
-    assert "places.toml" in message and "test_gate" in message, message
-    assert "atlantis" in message, message
 
 
 # -- rules_version ---------------------------------------------------------------------
