@@ -51,7 +51,11 @@ class _Fired:
 def assess(text: object, *, sender: object = None, received_at: object = None,
            channel: object = "sms", hints: object = None,
            rules: RuleSet | None = None) -> TriageResult:
-    """Judge one tip. Never raises on bad input: what cannot be read counts as absent."""
+    """Judge one tip. Never raises on bad input: what cannot be read counts as absent.
+
+    ``channel`` ("sms" or "voice") is accepted for the record; the rules read an SMS and
+    an operator's summary of a call alike.
+    """
     rules = rules or load_rules()
     text = text[:MAX_TEXT] if isinstance(text, str) else ""
     hints = hints if isinstance(hints, Mapping) else {}
