@@ -37,9 +37,8 @@ def received_date(received_at: object) -> date | None:
 def elapsed_days(tokens: list[Token], received: date | None) -> list[int]:
     """How long ago things started: "7 ngày nay", "2 tuần rồi", "từ ngày 26/10"."""
     out: list[int] = []
-    for i, token in enumerate(tokens):
-        if token.kind != NUMBER:
-            continue
+    for i in [i for i, t in enumerate(tokens) if t.kind == NUMBER]:
+        token = tokens[i]
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         before = tokens[i - 1].text if i else ""
         if token.value is not None and nxt in DAYS_PER_UNIT and 0 < token.value < 100:

@@ -235,7 +235,7 @@ def _combos(combos: tuple[Combo, ...], fired: list[_Fired], facts: set[str]) -> 
 def _combo_holds(combo: Combo, facts: set[str], timed: dict[str, set[str]]) -> bool:
     """All of `all`, one of `any`, none of `none`; "now"/"imminent" only when one of the
     combo's own indicators was said now (the `any` part, when there is one)."""
-    if not facts.isdisjoint(combo.none):
+    if not combo.required <= facts or not facts.isdisjoint(combo.none):
         return False
     if combo.any and facts.isdisjoint(combo.any_set):
         return False

@@ -49,9 +49,8 @@ def _fold_char(ch: str) -> str:
 _TABLE = _FoldTable()
 # Laughter typed as faces ("=)))", ":))", ":D", ":v") is read as the word "haha".
 _LAUGH_RE = re.compile(r"[=:;]\)\)+|[=:]D+\b|:v\b|\^\^|=\)+", re.IGNORECASE)
-_TOKEN_RE = re.compile(
-    r"(?P<n>\d+(?:[.:/]\d+)*)|(?P<w>[^\W\d_](?:[^\W\d_]|\x00)*)|(?P<p>[.!?;\n]+|,)"
-)
+# Words first: most tokens are words, and the first alternative that fits is taken.
+_TOKEN_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|\x00)*|\d+(?:[.:/]\d+)*|[.!?;\n]+|,")
 _REPEAT_RE = re.compile(r"([a-z])\1+")
 # Repeats worth squeezing: any doubled letter but u and o, or u and o three times.
 _TYPO_REPEAT_RE = re.compile(r"([a-np-tv-z])\1|([ou])\2\2")
@@ -86,37 +85,69 @@ class Token(NamedTuple):
     value: int | None = None  # numbers: the integer value when it is a plain number
 
 
-def _raw_tokens(text: str) -> list[Token]:
-    folded = text.translate(_TABLE)
-    has_marks = _MARK in folded  # decomposed input: marks follow their letters
-    has_repeats = _TYPO_REPEAT_RE.search(folded) is not None
+_PUNCT_CHARS = frozenset(".!?;\n,")
+
+
+def _boundary(surface: str) -> str:
+    return "," if surface == "," else ("?" if "?" in surface else ".")
+
+
+def _careful_tokens(folded: str) -> list[Token]:
+    """Tokens of a text with combining marks (decomposed input): a mark is part of the
+    word before it, and its span."""
     size = len(folded)
     tokens = []
     for match in _TOKEN_RE.finditer(folded):
-        kind = match.lastgroup
         surface = match.group()
         start, end = match.span()
         value = None
-        if kind == WORD:
-            if has_marks:
-                surface = surface.replace(_MARK, "")
-                if not surface:
-                    continue
-            if has_repeats and _TYPO_REPEAT_RE.search(surface) and _VOWEL_RE.search(surface):
-                surface = _collapse_repeats(surface)
-        elif kind == NUMBER:
+        if surface[0] in _PUNCT_CHARS:
+            kind, surface = PUNCT, _boundary(surface)
+        elif surface[0].isdigit():
+            kind = NUMBER
             if surface.isdigit() and len(surface) <= 12:
                 value = int(surface)
         else:
-            surface = "," if surface == "," else ("?" if "?" in surface else ".")
-        if has_marks:  # a token's span covers the marks after its last letter
-            while end < size and folded[end] == _MARK:
-                end += 1
+            kind = WORD
+            surface = surface.replace(_MARK, "")
+            if not surface:
+                continue
+            if _TYPO_REPEAT_RE.search(surface) and _VOWEL_RE.search(surface):
+                surface = _collapse_repeats(surface)
+        while end < size and folded[end] == _MARK:  # the marks after its last letter
+            end += 1
         tokens.append(_new_token(Token, (surface, start, end, kind, value)))
-    laughs = [_new_token(Token, ("haha", m.start(), m.end(), WORD, None))
-              for m in _LAUGH_RE.finditer(text)]
-    if laughs:
-        tokens = sorted(tokens + laughs, key=lambda t: t.start)
+    return tokens
+
+
+def _raw_tokens(text: str) -> list[Token]:
+    folded = text.translate(_TABLE)
+    if _MARK in folded:
+        tokens = _careful_tokens(folded)
+    else:  # the usual case, kept lean: this loop runs for every word of every tip
+        # where typed repeats are ("cuuuu", "nhott"): only those words are squeezed
+        repeats = [m.start() for m in _TYPO_REPEAT_RE.finditer(folded)]
+        tokens = []
+        append = tokens.append
+        for match in _TOKEN_RE.finditer(folded):
+            surface = match.group()
+            start, end = match.span()
+            first = surface[0]
+            if first in _PUNCT_CHARS:
+                append(_new_token(Token, (_boundary(surface), start, end, PUNCT, None)))
+            elif first.isdigit():
+                value = int(surface) if surface.isdigit() and len(surface) <= 12 else None
+                append(_new_token(Token, (surface, start, end, NUMBER, value)))
+            else:
+                if repeats and start <= repeats[-1] and _VOWEL_RE.search(surface) \
+                        and any(start <= at < end for at in repeats):
+                    surface = _collapse_repeats(surface)
+                append(_new_token(Token, (surface, start, end, WORD, None)))
+    if "=" in text or ":" in text or ";" in text or "^" in text:
+        laughs = [_new_token(Token, ("haha", m.start(), m.end(), WORD, None))
+                  for m in _LAUGH_RE.finditer(text)]
+        if laughs:
+            tokens = sorted(tokens + laughs, key=lambda t: t.start)
     return tokens
 
 

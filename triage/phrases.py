@@ -101,6 +101,10 @@ def longest_non_overlapping(matches: Iterable[Match]) -> list[Match]:
 
     Matches of exactly the same span are all kept: "Móng Cái" is a city and a gate.
     """
+    if not isinstance(matches, list):
+        matches = list(matches)
+    if len(matches) < 2:
+        return matches
     chosen: list[Match] = []
     taken: set[int] = set()
     spans: set[tuple[int, int]] = set()
@@ -115,7 +119,10 @@ def longest_non_overlapping(matches: Iterable[Match]) -> list[Match]:
 
 def contains_any(words: Sequence[str], phrases: Iterable[tuple[str, ...]]) -> bool:
     """True when one of the phrases (tuples of words) occurs in the words."""
+    present = set(words)
     for phrase in phrases:
+        if phrase[0] not in present:
+            continue
         size = len(phrase)
         for k in range(len(words) - size + 1):
             if tuple(words[k:k + size]) == phrase:

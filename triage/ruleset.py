@@ -57,10 +57,13 @@ class Combo:
     functions: tuple[str, ...]
     parts: frozenset[str] = frozenset()  # all + any
     any_set: frozenset[str] = frozenset()
+    required: frozenset[str] = frozenset()  # the `all` facts that are not times
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", frozenset(self.all + self.any))
         object.__setattr__(self, "any_set", frozenset(self.any))
+        object.__setattr__(self, "required",
+                           frozenset(f for f in self.all if f not in ("now", "imminent")))
 
 
 @dataclass(frozen=True, slots=True)
