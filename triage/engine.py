@@ -275,7 +275,9 @@ def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
     clear = {" ".join(doc.tokens[i].text for i in range(m.start, m.end))
              for m in doc.spans("ctx:all_clear")}
     if clear and (level != "critical" or len(clear) >= 2):
-        level = "low"  # the person is safe, the report withdrawn (twice said, for critical)
+        level = "low"  # the report withdrawn (said twice, for a critical one)
+    if doc.spans("ctx:wellbeing") and level in ("low", "medium"):
+        level = "low"  # the person says they are fine, and nothing says they are held
     if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")):
         level = "medium"  # not gone yet, or rumours about unnamed people: a risk
     if ivr == "danger_now":

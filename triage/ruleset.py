@@ -361,7 +361,7 @@ CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
     "place_cue", "awareness", "prank", "question", "all_clear",
     "not_now", "family_plea", "imminent", "sea", "prospective", "hearsay", "escaped",
-    "legal_question", "worry", "caller_victim", "free_movement", "animal",
+    "legal_question", "worry", "caller_victim", "free_movement", "animal", "wellbeing",
 })
 CHILD_SECTIONS = frozenset({
     "minor", "minor_under_16", "not_minor", "school", "age_unit", "past_age", "not_subject",
