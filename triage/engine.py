@@ -46,6 +46,7 @@ class _Fired:
     frames: bool = False  # puts the tip in scope for the needs_frame indicators
     now: bool = False  # its sentence (or the next one) says now, tonight, on the way
     imminent: bool = False  # its sentence says tonight, tomorrow morning, right now
+    settled: bool = False  # a deal done: plans for later do not lower it
 
 
 def assess(text: object, *, sender: object = None, received_at: object = None,
@@ -142,7 +143,7 @@ def _indicators(doc: Document, timeline: Timeline) -> list[_Fired]:
         fired.append(_Fired(
             indicator.id, level, indicator.weight, *doc.char_span(match),
             indicator.categories, indicator.functions, indicator.needs_frame,
-            family=indicator.family, undiminished=not (past or over),
+            family=indicator.family, undiminished=not (past or over), settled=indicator.settled,
             frames=not indicator.needs_frame and indicator.level != "low",
             **_when(s, timeline)))
     return fired
@@ -278,7 +279,8 @@ def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
         level = "low"  # the report withdrawn (said twice, for a critical one)
     if doc.spans("ctx:wellbeing") and level in ("low", "medium"):
         level = "low"  # the person says they are fine, and nothing says they are held
-    if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")):
+    if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")) \
+            and not any(f.settled for f in fired):
         level = "medium"  # not gone yet, or rumours about unnamed people: a risk
     if ivr == "danger_now":
         level = "critical"  # the caller pressed 1: critical until an operator reviews it

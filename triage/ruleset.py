@@ -43,6 +43,7 @@ class Indicator:
     conditional: bool  # counts inside "nếu ... thì": a threat is a condition
     cues: tuple[tuple[str, ...], ...]
     not_followed_by: frozenset[str] = frozenset()  # next words that make it another word
+    settled: bool = False  # a deal done: plans for later do not lower it
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +299,7 @@ def _compile(directory: Path) -> RuleSet:
             cues=tuple(_phrase_list(check, "cues", lexicon)),
             not_followed_by=frozenset(w for p in _phrase_list(check, "not_followed_by", lexicon)
                                       for w in p[:1]),
+            settled=check.bool("settled", False),
         )
         plain = _phrase_list(check, "phrases", lexicon)
         ambiguous = _phrase_list(check, "ambiguous", lexicon)
