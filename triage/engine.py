@@ -82,7 +82,8 @@ def _judge(doc: Document, rules: RuleSet, sender: object, received: date | None,
     control = {f.rule for f in fired if f.needs_frame and f.family == "control"
                and f.level in ("high", "critical")}
     in_frame = any(f.frames for f in fired) or child.under_18 or bool(places.countries) \
-        or bool(foreign_sender) or places.at_sea or len(control) >= 2
+        or bool(foreign_sender) or places.at_sea or len(control) >= 2 \
+        or bool(doc.spans("ctx:caller_victim"))  # "em đang bị ...": the victim speaking
     fired = [f for f in fired if in_frame or not f.needs_frame]
 
     facts = _facts(doc, fired, places, child, foreign_sender, returned, ivr, received)
@@ -279,8 +280,9 @@ def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
         level = "low"  # the report withdrawn (said twice, for a critical one)
     if doc.spans("ctx:wellbeing") and level in ("low", "medium"):
         level = "low"  # the person says they are fine, and nothing says they are held
+    held = {"sold", "confinement", "trapped", "guarded"}  # already in their hands
     if level == "high" and (doc.spans("ctx:prospective") or doc.spans("ctx:hearsay")) \
-            and not any(f.settled for f in fired):
+            and not any(f.settled or (f.rule in held and f.undiminished) for f in fired):
         level = "medium"  # not gone yet, or rumours about unnamed people: a risk
     if ivr == "danger_now":
         level = "critical"  # the caller pressed 1: critical until an operator reviews it
