@@ -188,6 +188,41 @@ def test_tomorrow_then_is_not_an_exam_joke():
     assert triage.assess(text).urgency == "critical"
 
 
+def test_not_daring_to_run_is_not_a_fire_call():
+    """Folded "dám chạy" (dares to run) is "đám cháy" (a fire): no prank cap on a victim."""
+    text = ("Em với bốn người nữa đang bị chở vào rừng lúc nửa đêm ở Tịnh Biên, An Giang, "
+            "người dẫn đường nói đi tắt sang Campuchia. Có hai người cầm gậy đi sau. "
+            "Em thấy không ổn nhưng không dám chạy.")
+    assert triage.assess(text).urgency == "critical"
+
+
+@pytest.mark.parametrize("text", [
+    "Một bé gái gọi, nói có người giữ con mèo của em, em muốn đòi mèo về.",
+    "Cô gái gọi hỏi thủ tục làm căn cước cho con.",
+])
+def test_a_girl_calling_is_not_a_call_girl(text):
+    """"bé gái gọi" (a girl calls) contains "gái gọi" (a call girl)."""
+    result = triage.assess(text)
+    assert "sexual_exploitation" not in rule_ids(result)
+    assert result.urgency == "low"
+
+
+def test_a_child_frightened_by_the_news_is_not_a_kidnapping():
+    text = ("Hôm qua em xem tin tức thấy có trẻ em bị bắt cóc nên tối không dám ngủ. "
+            "Em hỏi làm sao để không bị bắt cóc.")
+    result = triage.assess(text)
+    assert "abduction_now" not in rule_ids(result)
+    assert result.urgency in ("low", "medium")
+
+
+def test_boiling_water_poured_on_a_child_is_violence_but_a_scald_is_not():
+    deliberate = triage.assess("Cháu 9 tuổi kể bị dì ghẻ đổ nước sôi lên người vì làm vỡ bát.")
+    accident = triage.assess("Con trai 3 tuổi nghịch ấm, bị đổ nước sôi vào mu bàn tay, "
+                             "chị hỏi cách chăm vết bỏng.")
+    assert "violence" in rule_ids(deliberate)
+    assert accident.urgency == "low"
+
+
 @pytest.mark.parametrize(("text", "at_least"), [
     # "chở con" folds like "chó con", "bán con cho" like "bán con chó"
     ("Tối nay tụi nó chở con nhỏ 14 tuổi qua bên Lào giao cho người ta", "critical"),
