@@ -207,6 +207,18 @@ def test_a_girl_calling_is_not_a_call_girl(text):
     assert result.urgency == "low"
 
 
+@pytest.mark.parametrize("text", [
+    "Bạn Minh, chủ nhiệm câu lạc bộ tình nguyện, muốn mời cán bộ về tập huấn vào tháng sau.",
+    "Anh đã đăng ký đi thực tập sinh Nhật Bản qua một công ty nhà nước có giấy phép.",
+    "Em gửi văn bản qua email cho tổng đài được không ạ?",
+])
+def test_folded_look_alikes_are_not_a_sale(text):
+    """Folded "Bạn Minh" is "bán mình", "Nhật Bản qua" and "văn bản qua" hold "bán qua"."""
+    result = triage.assess(text)
+    assert "sold" not in rule_ids(result)
+    assert result.urgency == "low"
+
+
 def test_a_child_frightened_by_the_news_is_not_a_kidnapping():
     text = ("Hôm qua em xem tin tức thấy có trẻ em bị bắt cóc nên tối không dám ngủ. "
             "Em hỏi làm sao để không bị bắt cóc.")
