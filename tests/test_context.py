@@ -219,6 +219,19 @@ def test_folded_look_alikes_are_not_a_sale(text):
     assert result.urgency == "low"
 
 
+@pytest.mark.parametrize("text", [
+    "Chị bị giữ làm ở một quán hát ở tỉnh khác, đêm qua trốn được và đi xe khách về đây, "
+    "chị bị bầm tím, không giấy tờ, nhờ hỗ trợ chỗ ở.",
+    "Đêm qua công an kiểm tra quán karaoke, đưa ra một em 15 tuổi bị chủ quán bắt tiếp khách. "
+    "Hiện em đang ở trụ sở công an xã, cần nơi tạm lánh.",
+])
+def test_a_victim_already_out_is_not_critical(text):
+    """Escaped last night, or with the police now: support and the crime, not a rescue."""
+    result = triage.assess(text)
+    assert result.urgency in ("medium", "high"), [r.rule for r in result.reasons]
+    assert "victim_support" in result.functions
+
+
 def test_a_child_frightened_by_the_news_is_not_a_kidnapping():
     text = ("Hôm qua em xem tin tức thấy có trẻ em bị bắt cóc nên tối không dám ngủ. "
             "Em hỏi làm sao để không bị bắt cóc.")

@@ -38,7 +38,7 @@ DATA = Path(__file__).resolve().parent / "data"
 HOLDOUTS = {name: DATA / f"{name}.jsonl"
             for name in ("holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
                          "holdout7", "holdout8", "holdout9", "holdout10", "holdout11",
-                         "holdout12")}
+                         "holdout12", "holdout13")}
 
 
 def holdout_figures(path: Path) -> dict:
