@@ -211,9 +211,10 @@ def test_a_girl_calling_is_not_a_call_girl(text):
     "Bạn Minh, chủ nhiệm câu lạc bộ tình nguyện, muốn mời cán bộ về tập huấn vào tháng sau.",
     "Anh đã đăng ký đi thực tập sinh Nhật Bản qua một công ty nhà nước có giấy phép.",
     "Em gửi văn bản qua email cho tổng đài được không ạ?",
+    "Mình rủ bạn qua nhà chơi, cho hỏi tổng đài có tư vấn tâm lý không",
 ])
 def test_folded_look_alikes_are_not_a_sale(text):
-    """Folded "Bạn Minh" is "bán mình", "Nhật Bản qua" and "văn bản qua" hold "bán qua"."""
+    """Folded "Bạn Minh" is "bán mình"; "bạn qua", "Nhật Bản qua", "văn bản qua" hold "bán qua"."""
     result = triage.assess(text)
     assert "sold" not in rule_ids(result)
     assert result.urgency == "low"
@@ -230,6 +231,12 @@ def test_a_victim_already_out_is_not_critical(text):
     result = triage.assess(text)
     assert result.urgency in ("medium", "high"), [r.rule for r in result.reasons]
     assert "victim_support" in result.functions
+
+
+def test_sold_across_with_a_cue_is_still_a_sale():
+    result = triage.assess("Tụi nó bán qua Trung Quốc, con gái tôi gọi về khóc.")
+    assert "sold" in rule_ids(result)
+    assert result.urgency in ("high", "critical")
 
 
 def test_a_child_frightened_by_the_news_is_not_a_kidnapping():
