@@ -85,6 +85,7 @@ def test_hypothetical_question_is_low(text):
         "Vợ tôi đang mang thai tháng thứ năm, cho hỏi chế độ thai sản thế nào",
         "vo toi mang thai 5 thang, cho hoi che do thai san",
         "Bố tôi hút thuốc lào nhiều quá, làm sao để bố bỏ được",
+        "Tôi đặt cọc tiền thuê nhà 10 triệu, giờ chủ nhà không trả lại tiền cọc nhà",
     ],
 )
 def test_alarming_words_in_a_harmless_sense(text):
