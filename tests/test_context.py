@@ -197,27 +197,22 @@ def test_not_daring_to_run_is_not_a_fire_call():
     assert triage.assess(text).urgency == "critical"
 
 
-@pytest.mark.parametrize("text", [
-    "Một bé gái gọi, nói có người giữ con mèo của em, em muốn đòi mèo về.",
-    "Cô gái gọi hỏi thủ tục làm căn cước cho con.",
+@pytest.mark.parametrize(("text", "rule"), [
+    # "bé gái gọi" (a girl calls) holds "gái gọi" (a call girl)
+    ("Một bé gái gọi, nói có người giữ con mèo của em, em muốn đòi mèo về.",
+     "sexual_exploitation"),
+    ("Cô gái gọi hỏi thủ tục làm căn cước cho con.", "sexual_exploitation"),
+    # folded "Bạn Minh" is "bán mình"; "bạn qua", "Nhật Bản qua", "văn bản qua" hold "bán qua"
+    ("Bạn Minh, chủ nhiệm câu lạc bộ tình nguyện, muốn mời cán bộ về tập huấn vào tháng sau.",
+     "sold"),
+    ("Anh đã đăng ký đi thực tập sinh Nhật Bản qua một công ty nhà nước có giấy phép.", "sold"),
+    ("Em gửi văn bản qua email cho tổng đài được không ạ?", "sold"),
+    ("Mình rủ bạn qua nhà chơi, cho hỏi tổng đài có tư vấn tâm lý không", "sold"),
 ])
-def test_a_girl_calling_is_not_a_call_girl(text):
-    """"bé gái gọi" (a girl calls) contains "gái gọi" (a call girl)."""
+def test_folded_look_alikes_do_not_fire_the_rule(text, rule):
+    """A harmless phrase that folds to, or holds, an indicator's words is low."""
     result = triage.assess(text)
-    assert "sexual_exploitation" not in rule_ids(result)
-    assert result.urgency == "low"
-
-
-@pytest.mark.parametrize("text", [
-    "Bạn Minh, chủ nhiệm câu lạc bộ tình nguyện, muốn mời cán bộ về tập huấn vào tháng sau.",
-    "Anh đã đăng ký đi thực tập sinh Nhật Bản qua một công ty nhà nước có giấy phép.",
-    "Em gửi văn bản qua email cho tổng đài được không ạ?",
-    "Mình rủ bạn qua nhà chơi, cho hỏi tổng đài có tư vấn tâm lý không",
-])
-def test_folded_look_alikes_are_not_a_sale(text):
-    """Folded "Bạn Minh" is "bán mình"; "bạn qua", "Nhật Bản qua", "văn bản qua" hold "bán qua"."""
-    result = triage.assess(text)
-    assert "sold" not in rule_ids(result)
+    assert rule not in rule_ids(result)
     assert result.urgency == "low"
 
 
