@@ -166,15 +166,27 @@ def _lower(level: str, to: str) -> str:
     return to if LEVELS.index(level) > LEVELS.index(to) else level
 
 
+def _start_then_longest(match: Match) -> tuple[int, int]:
+    return match.start, -match.end
+
+
 def _one_per_span(matches: list[Match]) -> list[Match]:
     """Of one indicator's overlapping phrases ("bị nhốt", "nhốt trong"), keep the longest;
     and a phrase inside a longer one of another indicator gives way to it ("dọa đánh" is a
     threat, not a beating)."""
+    ordered = sorted(matches, key=_start_then_longest)
+    reach = -1
+    for match in ordered:
+        if match.start < reach:
+            break
+        reach = match.end
+    else:
+        return ordered  # nothing overlaps: the usual case
     by_rule: dict[str, list[Match]] = {}
     for match in matches:
         by_rule.setdefault(match.payload.entry.id, []).append(match)
     kept = sorted((m for group in by_rule.values() for m in longest_non_overlapping(group)),
-                  key=lambda m: (m.start, -m.end))
+                  key=_start_then_longest)
     out = []
     for k, m in enumerate(kept):  # earlier starts come first: only they can contain m
         inside = False

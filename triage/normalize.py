@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import partial
+from itertools import accumulate, compress
+from operator import itemgetter
 from typing import NamedTuple
 
 WORD, NUMBER, PUNCT = "w", "n", "p"
@@ -122,33 +126,53 @@ def _careful_tokens(folded: str) -> list[Token]:
 
 def _raw_tokens(text: str) -> list[Token]:
     folded = text.translate(_TABLE)
-    if _MARK in folded:
-        tokens = _careful_tokens(folded)
-    else:  # the usual case, kept lean: this loop runs for every word of every tip
-        # where typed repeats are ("cuuuu", "nhott"): only those words are squeezed
-        repeats = [m.start() for m in _TYPO_REPEAT_RE.finditer(folded)]
-        tokens = []
-        append = tokens.append
-        for match in _TOKEN_RE.finditer(folded):
-            surface = match.group()
-            start, end = match.span()
-            first = surface[0]
-            if first in _PUNCT_CHARS:
-                append(_new_token(Token, (_boundary(surface), start, end, PUNCT, None)))
-            elif first.isdigit():
-                value = int(surface) if surface.isdigit() and len(surface) <= 12 else None
-                append(_new_token(Token, (surface, start, end, NUMBER, value)))
-            else:
-                if repeats and start <= repeats[-1] and _VOWEL_RE.search(surface) \
-                        and any(start <= at < end for at in repeats):
-                    surface = _collapse_repeats(surface)
-                append(_new_token(Token, (surface, start, end, WORD, None)))
+    tokens = _careful_tokens(folded) if _MARK in folded else _plain_tokens(folded)
     if "=" in text or ":" in text or ";" in text or "^" in text:
         laughs = [_new_token(Token, ("haha", m.start(), m.end(), WORD, None))
                   for m in _LAUGH_RE.finditer(text)]
         if laughs:
             tokens = sorted(tokens + laughs, key=lambda t: t.start)
     return tokens
+
+
+def _plain_tokens(folded: str) -> list[Token]:
+    """Tokens of a folded text without combining marks: the usual case, so the lists
+    are built by the regex engine and C-level maps rather than a loop per token."""
+    # split() keeps each token between the separators: [sep, token, sep, ..., sep]
+    parts = (_ASCII_SPLIT_RE if folded.isascii() else _SPLIT_RE).split(folded)
+    texts = parts[1::2]
+    if not texts:
+        return []
+    offsets = list(accumulate(map(len, parts)))
+    starts, ends = offsets[0:-1:2], offsets[1::2]
+    kinds = list(map(_KIND_OF_FIRST.__getitem__, map(_first_char, texts)))
+    values: list[int | None] = [None] * len(texts)
+    for i in compress(range(len(kinds)), map(WORD.__ne__, kinds)):
+        surface = texts[i]
+        if kinds[i] == PUNCT:
+            texts[i] = _boundary(surface)
+        elif surface.isdigit() and len(surface) <= 12:
+            values[i] = int(surface)
+    # where typed repeats are ("cuuuu", "nhott"): only those words are squeezed
+    for at in {bisect_right(starts, m.start()) - 1 for m in _TYPO_REPEAT_RE.finditer(folded)}:
+        if _VOWEL_RE.search(texts[at]):
+            texts[at] = _collapse_repeats(texts[at])
+    return list(map(_make_token, zip(texts, starts, ends, kinds, values, strict=True)))
+
+
+class _KindOfFirst(dict):
+    """A token's kind from its first character (the regex has already split them)."""
+
+    def __missing__(self, first: str) -> str:
+        self[first] = kind = NUMBER if first.isdigit() else \
+            PUNCT if first in _PUNCT_CHARS else WORD
+        return kind
+
+
+_KIND_OF_FIRST = _KindOfFirst()
+_first_char = itemgetter(0)
+_SPLIT_RE = re.compile(r"([^\W\d_]+|\d+(?:[.:/]\d+)*|[.!?;\n]+|,)")
+_ASCII_SPLIT_RE = re.compile(r"([a-z]+|[0-9]+(?:[.:/][0-9]+)*|[.!?;\n]+|,)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +194,7 @@ class Lexicon:
 
 
 _new_token = tuple.__new__  # twice as fast as Token(...) in the tokeniser's inner loop
+_make_token = partial(tuple.__new__, Token)  # a Token from a tuple of its fields
 EMPTY_LEXICON = Lexicon({}, {}, {}, {}, {}, frozenset())
 
 
