@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from itertools import compress
 
 from .normalize import NUMBER, Token
 from .phrases import contains_any
@@ -30,10 +31,14 @@ class Age:
 
 
 def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
-              birth_words: list[tuple[str, ...]], received: date | None) -> list[Age]:
+              birth_words: list[tuple[str, ...]], received: date | None,
+              numbers: list[int] | None = None, texts: list[str] | None = None) -> list[Age]:
+    """Ages in the tokens; `numbers` (indices of the number tokens) and `texts` (each
+    token's text) are passed when already known."""
     ages: list[Age] = []
     n = len(tokens)
-    numbers = [i for i, t in enumerate(tokens) if t.kind == NUMBER]
+    if numbers is None:
+        numbers = [i for i, t in enumerate(tokens) if t.kind == NUMBER]
     if not numbers:
         return ages
     for i in numbers:
@@ -54,7 +59,8 @@ def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
         elif j < n and tokens[j].text == "thang" and j + 1 < n and tokens[j + 1].text == "tuoi":
             ages.append(Age(0, i, j + 2, "age"))  # "2 tháng tuổi": an infant
     if received is not None:
-        ages.extend(_birth_ages(tokens, numbers, birth_words, received))
+        texts = texts if texts is not None else [t.text for t in tokens]
+        ages.extend(_birth_ages(tokens, texts, numbers, birth_words, received))
     return ages
 
 
@@ -84,10 +90,9 @@ def _is_past_age(tokens: list[Token], i: int, past_markers: set[str]) -> bool:
     return prev == "tu" and i > 1 and tokens[i - 2].text in past_markers
 
 
-def _birth_ages(tokens: list[Token], numbers: list[int], birth_words: list[tuple[str, ...]],
-                received: date) -> list[Age]:
+def _birth_ages(tokens: list[Token], texts: list[str], numbers: list[int],
+                birth_words: list[tuple[str, ...]], received: date) -> list[Age]:
     ages = []
-    texts = [t.text for t in tokens]
     for i in numbers:
         token = tokens[i]
         if not _after_birth_word(texts, i, birth_words):
@@ -142,15 +147,16 @@ def _month_before(tokens: list[Token], i: int) -> int | None:
 
 
 def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
-                past_markers: set[str]) -> list[Age]:
-    """"lớp 8" → about 13; grades above 12 are not school ("lớp 2" of a course is rare)."""
+                past_markers: set[str], texts: list[str] | None = None) -> list[Age]:
+    """"lớp 8" → about 13; grades above 12 are not school ("lớp 2" of a course is rare).
+
+    `texts` are the tokens' texts, when known."""
     grades: list[Age] = []
-    texts = [t.text for t in tokens]
+    if texts is None:
+        texts = [t.text for t in tokens]
     if "lop" not in texts:
         return grades
-    for i, token in enumerate(tokens):
-        if token.text != "lop" or i + 1 >= len(tokens):
-            continue
+    for i in compress(range(len(texts) - 1), map("lop".__eq__, texts)):
         nxt = tokens[i + 1]
         if nxt.kind != NUMBER or nxt.value is None or not 1 <= nxt.value <= 12:
             continue

@@ -27,8 +27,8 @@ def find_children(doc: Document, rules: RuleSet, received: date | None,
     words = rules.children
     past_age = words["past_age_words"]
     found = ages.find_ages(doc.tokens, words["age_unit_words"], past_age, words["birth"],
-                           received)
-    found += ages.find_grades(doc.tokens, words["not_subject"], past_age)
+                           received, doc.numbers, doc.texts)
+    found += ages.find_grades(doc.tokens, words["not_subject"], past_age, doc.texts)
     caller_age = hints.get("caller_age")
     if isinstance(caller_age, int) and not isinstance(caller_age, bool) and 0 <= caller_age < 120:
         found.append(ages.Age(caller_age, 0, 0, "hint"))

@@ -34,10 +34,15 @@ def received_date(received_at: object) -> date | None:
     return None
 
 
-def elapsed_days(tokens: list[Token], received: date | None) -> list[int]:
-    """How long ago things started: "7 ngày nay", "2 tuần rồi", "từ ngày 26/10"."""
+def elapsed_days(tokens: list[Token], received: date | None,
+                 numbers: list[int] | None = None) -> list[int]:
+    """How long ago things started: "7 ngày nay", "2 tuần rồi", "từ ngày 26/10".
+
+    `numbers` lists the indices of the number tokens, when known."""
     out: list[int] = []
-    for i in [i for i, t in enumerate(tokens) if t.kind == NUMBER]:
+    if numbers is None:
+        numbers = [i for i, t in enumerate(tokens) if t.kind == NUMBER]
+    for i in numbers:
         token = tokens[i]
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         before = tokens[i - 1].text if i else ""

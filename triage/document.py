@@ -7,9 +7,12 @@ a return.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate, compress
+from operator import itemgetter
 
-from .normalize import PUNCT, Token, tokenize
+from .normalize import NUMBER, PUNCT, Token, tokenize
 from .phrases import Match, contains_any
 from .ruleset import RuleSet
 
@@ -27,6 +30,8 @@ class Document:
     sentence: list[int]  # sentence number of each token
     clause: list[int]  # clause number of each token (commas split clauses)
     by_kind: dict[str, list[Match]] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)  # each token's text
+    numbers: list[int] = field(default_factory=list)  # indices of the number tokens
     questions: set[int] = field(default_factory=set)  # sentences that ask something
     # sentence -> first token after which what follows is not a report ("nếu" in a
     # question, "lo con bị", "con mèo"); 0 for a sentence about awareness work
@@ -45,20 +50,25 @@ class Document:
 
 def read(text: str, rules: RuleSet) -> Document:
     tokens = tokenize(text, rules.lexicon)
-    sentence, clause = [], []
-    s = c = 0
-    for token in tokens:
-        sentence.append(s)  # a boundary belongs to the sentence it ends
-        clause.append(c)
-        if token.kind == PUNCT:
-            c += 1
-            if token.text != ",":
-                s += 1
-    doc = Document(tokens, sentence, clause, rules.index.find_by_kind(tokens))
-    doc.questions = {sentence[i] for i, t in enumerate(tokens) if t.text == "?"}
+    texts = list(map(_text_of, tokens))
+    kinds = list(map(_kind_of, tokens))
+    # A boundary belongs to the sentence (clause) it ends: count the boundaries before.
+    sentence = list(accumulate(map(_SENTENCE_ENDS.__contains__, texts), initial=0))[:-1]
+    clause = list(accumulate(map(PUNCT.__eq__, kinds), initial=0))[:-1]
+    numbers = list(compress(range(len(kinds)), map(NUMBER.__eq__, kinds)))
+    doc = Document(tokens, sentence, clause,
+                   rules.index.find_in(texts, list(map(NUMBER.__eq__, kinds))
+                                       if numbers else None),
+                   texts=texts, numbers=numbers)
+    if "?" in texts:
+        doc.questions = {sentence[i] for i, t in enumerate(texts) if t == "?"}
     doc.questions |= {sentence[m.start] for m in doc.spans("ctx:question")}
     doc.unreal_from = _unreal_from(doc)
     return doc
+
+
+_text_of, _kind_of = itemgetter(0), itemgetter(3)
+_SENTENCE_ENDS = frozenset({".", "?"})  # boundary tokens other than ","
 
 
 def _unreal_from(doc: Document) -> dict[int, int]:
@@ -154,7 +164,6 @@ def hypothetical(doc: Document, start: int) -> bool:
 def has_cue(doc: Document, match: Match, cues: tuple[tuple[str, ...], ...]) -> bool:
     """A cue elsewhere in the sentence (the phrase itself is no cue for itself)."""
     s = doc.sentence[match.start]
-    before = [t.text for i, t in enumerate(doc.tokens[:match.start]) if doc.sentence[i] == s]
-    after = [t.text for i, t in enumerate(doc.tokens[match.end:], match.end)
-             if doc.sentence[i] == s]
-    return contains_any(before, cues) or contains_any(after, cues)
+    first, last = bisect_left(doc.sentence, s), bisect_right(doc.sentence, s)
+    return contains_any(doc.texts[first:match.start], cues) \
+        or contains_any(doc.texts[match.end:last], cues)

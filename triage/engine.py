@@ -229,7 +229,7 @@ def _facts(doc: Document, fired: list[_Fired], places: PlaceFacts, child: ChildF
     facts.update(section for section in ("past", "recent", "long_ago")
                  if doc.spans(f"ctx:{section}"))
     facts.update("recent" if days <= RECENT_DAYS else "long_ago"
-                 for days in elapsed_days(doc.tokens, received))
+                 for days in elapsed_days(doc.tokens, received, doc.numbers))
     return facts
 
 

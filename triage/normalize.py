@@ -170,7 +170,8 @@ class _KindOfFirst(dict):
 
 
 _KIND_OF_FIRST = _KindOfFirst()
-_first_char = itemgetter(0)
+_first_char = _text_of = itemgetter(0)
+_kind_of = itemgetter(3)
 _SPLIT_RE = re.compile(r"([^\W\d_]+|\d+(?:[.:/]\d+)*|[.!?;\n]+|,)")
 _ASCII_SPLIT_RE = re.compile(r"([a-z]+|[0-9]+(?:[.:/][0-9]+)*|[.!?;\n]+|,)")
 
@@ -207,45 +208,51 @@ def tokenize(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> list[Token]:
 
 def _expand(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
     rewritable = lexicon.rewritable
-    if not any(t.text in rewritable for t in tokens):
+    texts = list(map(_text_of, tokens))
+    if rewritable.isdisjoint(texts):
         return tokens
     out: list[Token] = []
-    for i, token in enumerate(tokens):
-        if token.kind != WORD or token.text not in rewritable:
-            out.append(token)
-            continue
-        prev_is_number = i > 0 and tokens[i - 1].kind == NUMBER
-        next_is_number = i + 1 < len(tokens) and tokens[i + 1].kind == NUMBER
-        words = None
-        if prev_is_number and token.text in lexicon.after_number:
-            words = lexicon.after_number[token.text]
-        elif next_is_number and token.text in lexicon.before_number:
-            words = lexicon.before_number[token.text]
-        elif not prev_is_number and token.text in lexicon.not_after_number:
-            words = lexicon.not_after_number[token.text]
-        elif token.text in lexicon.expand:
-            words = lexicon.expand[token.text]
-        if words is None:
-            out.append(token)
-            continue
-        for word in words:
-            out.append(Token(word, token.start, token.end, WORD))
+    done = 0  # tokens before this index are in `out`
+    for i in compress(range(len(texts)), map(rewritable.__contains__, texts)):
+        words = _rewrite(tokens, i, lexicon)
+        if words is not None:
+            token = tokens[i]
+            out.extend(tokens[done:i])
+            out.extend(Token(word, token.start, token.end, WORD) for word in words)
+            done = i + 1
+    out.extend(tokens[done:])
     return out
+
+
+def _rewrite(tokens: list[Token], i: int, lexicon: Lexicon) -> tuple[str, ...] | None:
+    """The words token i stands for, or None to keep it."""
+    token = tokens[i]
+    if token.kind != WORD:
+        return None
+    prev_is_number = i > 0 and tokens[i - 1].kind == NUMBER
+    next_is_number = i + 1 < len(tokens) and tokens[i + 1].kind == NUMBER
+    if prev_is_number and token.text in lexicon.after_number:
+        return lexicon.after_number[token.text]
+    if next_is_number and token.text in lexicon.before_number:
+        return lexicon.before_number[token.text]
+    if not prev_is_number and token.text in lexicon.not_after_number:
+        return lexicon.not_after_number[token.text]
+    return lexicon.expand.get(token.text)
 
 
 def _join_phone_numbers(tokens: list[Token]) -> list[Token]:
     """"0912 345 678", "0912.345.678", "+84 912 345 678": one number with no value, so
     that no part of it is read as an age or a count."""
-    if not any(t.kind == NUMBER and t.text[:1] in "08" for t in tokens):
+    starts = [i for i in compress(range(len(tokens)), map(NUMBER.__eq__, map(_kind_of, tokens)))
+              if tokens[i].text.startswith(("0", "84"))]
+    if not starts:
         return tokens
     out: list[Token] = []
-    i = 0
-    while i < len(tokens):
+    done = 0  # tokens before this index are in `out`
+    for i in starts:
+        if i < done:
+            continue  # part of the number before
         token = tokens[i]
-        if token.kind != NUMBER or not token.text[:1] == "0" and not token.text.startswith("84"):
-            out.append(token)
-            i += 1
-            continue
         # 10 digits (0912 345 678); 11 for 84... and the old 01xx numbers
         length = 11 if token.text.startswith(("84", "01")) else 10
         j, digits = i + 1, len(token.text)
@@ -254,12 +261,11 @@ def _join_phone_numbers(tokens: list[Token]) -> list[Token]:
             digits += len(tokens[j].text)
             j += 1
         if j > i + 1 and digits == length:
+            out.extend(tokens[done:i])
             out.append(_new_token(Token, ("".join(t.text for t in tokens[i:j]), token.start,
                                           tokens[j - 1].end, NUMBER, None)))
-            i = j
-        else:
-            out.append(token)
-            i += 1
+            done = j
+    out.extend(tokens[done:])
     return out
 
 
@@ -270,7 +276,9 @@ def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
     so a run is read only when it contains "mươi"/"mười"/"trăm" or a unit follows it.
     """
     words = lexicon.number_words
-    starts = [i for i, t in enumerate(tokens) if t.text in words and t.kind == WORD]
+    texts = map(_text_of, tokens)
+    starts = [i for i in compress(range(len(tokens)), map(words.__contains__, texts))
+              if tokens[i].kind == WORD]
     if not starts:
         return tokens
     out: list[Token] = []

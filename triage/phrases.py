@@ -6,7 +6,9 @@ crosses punctuation, so a phrase stays inside one clause.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
+from itertools import compress
 from typing import Any, NamedTuple
 
 from .normalize import NUMBER, Token
@@ -46,27 +48,36 @@ class PhraseIndex:
 
     def find_by_kind(self, tokens: Sequence[Token]) -> dict[str, list[Match]]:
         """Every phrase occurrence, grouped by the `kind` of its payload."""
-        texts = [t.text for t in tokens]
         numbers = [t.kind == NUMBER for t in tokens]
+        return self.find_in([t.text for t in tokens], numbers if any(numbers) else None)
+
+    def find_in(self, texts: list[str], numbers: list[bool] | None) -> dict[str, list[Match]]:
+        """find_by_kind() on the tokens' texts; `numbers` flags the number tokens (None
+        when there are none)."""
         end_key, root = self._END, self._root
         by_kind: dict[str, list[Match]] = {}
-        n = len(tokens)
-        for i in range(n):
-            if numbers[i]:  # a number may start "#" phrases as well as literal ones
+        n = len(texts)
+        if numbers:  # a number may also start "#" phrases
+            starts = compress(range(n), map(operator.or_, numbers, map(root.__contains__, texts)))
+        else:
+            starts = compress(range(n), map(root.__contains__, texts))
+        for i in starts:
+            if numbers and numbers[i]:  # a number may start "#" phrases as well as literal ones
                 self._branching(root, i, i, texts, numbers, by_kind)
                 continue
-            node = root.get(texts[i])
+            node = root[texts[i]]
             j = i + 1
-            while node is not None:  # one path: words match themselves only
-                payloads = node.get(end_key)
-                if payloads:
-                    _record(by_kind, i, j, payloads)
+            while True:  # one path: words match themselves only
+                if end_key in node:
+                    _record(by_kind, i, j, node[end_key])
                 if j >= n:
                     break
-                if numbers[j] and ANY_NUMBER in node:
+                if numbers and numbers[j] and ANY_NUMBER in node:
                     self._branching(node, i, j, texts, numbers, by_kind)
                     break
                 node = node.get(texts[j])
+                if node is None:
+                    break
                 j += 1
         return by_kind
 
