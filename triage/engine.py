@@ -20,7 +20,7 @@ from datetime import date
 from .children import ChildFacts, find_children
 from .dates import RECENT_DAYS, elapsed_days, received_date
 from .document import Document, Timeline, cover, covered, has_cue, hypothetical, negated, read
-from .phrases import Match, longest_non_overlapping
+from .phrases import Match
 from .places import NEIGHBOURS, PlaceFacts, resolve
 from .result import BANDS, FUNCTIONS, LEVELS, Reason, TriageResult
 from .ruleset import Combo, RuleSet, load_rules
@@ -146,7 +146,8 @@ def _indicators(doc: Document, timeline: Timeline) -> list[_Fired]:
             indicator.categories, indicator.functions, indicator.needs_frame,
             family=indicator.family, undiminished=not (past or over), settled=indicator.settled,
             frames=not indicator.needs_frame and indicator.level != "low",
-            **_when(s, timeline)))
+            now=s in timeline.near_now and s not in timeline.returned,
+            imminent=s in timeline.imminent and s not in timeline.returned))
     return fired
 
 
@@ -171,9 +172,9 @@ def _start_then_longest(match: Match) -> tuple[int, int]:
 
 
 def _one_per_span(matches: list[Match]) -> list[Match]:
-    """Of one indicator's overlapping phrases ("bị nhốt", "nhốt trong"), keep the longest;
-    and a phrase inside a longer one of another indicator gives way to it ("dọa đánh" is a
-    threat, not a beating)."""
+    """Of one indicator's overlapping phrases ("bị nhốt", "nhốt trong"), keep the longest
+    (phrases of exactly the same span are all kept); and a phrase inside a longer one of
+    another indicator gives way to it ("dọa đánh" is a threat, not a beating)."""
     ordered = sorted(matches, key=_start_then_longest)
     reach = -1
     for match in ordered:
@@ -182,24 +183,27 @@ def _one_per_span(matches: list[Match]) -> list[Match]:
         reach = match.end
     else:
         return ordered  # nothing overlaps: the usual case
-    by_rule: dict[str, list[Match]] = {}
-    for match in matches:
-        by_rule.setdefault(match.payload.entry.id, []).append(match)
-    kept = sorted((m for group in by_rule.values() for m in longest_non_overlapping(group)),
-                  key=_start_then_longest)
+    taken: dict[str, set[int]] = {}  # per indicator, the tokens its kept phrases cover
+    spans: set[tuple[str, int, int]] = set()
+    longer: list[Match] = []  # phrases kept for their own indicator, longest first
     out = []
-    for k, m in enumerate(kept):  # earlier starts come first: only they can contain m
-        inside = False
-        for o in kept[:k + 1]:
-            if o.start > m.start:
-                break
-            if m.end <= o.end and o.end - o.start > m.end - m.start \
-                    and o.payload.entry.id != m.payload.entry.id:
-                inside = True
-                break
-        if not inside:
-            out.append(m)
+    for match in sorted(matches, key=_longest_first):
+        rule, start, end = match.payload.entry.id, match.start, match.end
+        own = taken.setdefault(rule, set())
+        if not own.isdisjoint(range(start, end)) and (rule, start, end) not in spans:
+            continue
+        own.update(range(start, end))
+        spans.add((rule, start, end))
+        if not any(o.start <= start and end <= o.end and o.end - o.start > end - start
+                   and o.payload.entry.id != rule for o in longer):
+            out.append(match)
+        longer.append(match)
+    out.sort(key=_start_then_longest)
     return out
+
+
+def _longest_first(match: Match) -> tuple[int, int]:
+    return match.start - match.end, match.start
 
 
 # -- facts and combinations ---------------------------------------------------------
@@ -239,7 +243,7 @@ def _combos(combos: tuple[Combo, ...], fired: list[_Fired], facts: set[str]) -> 
              "imminent": {f.rule for f in fired if f.imminent}}
     out = []
     for combo in combos:
-        if _combo_holds(combo, facts, timed):
+        if combo.required <= facts and _combo_holds(combo, facts, timed):
             out.append(_combo_fired(combo, fired))
             facts.add(combo.id)
             facts.update(f"cat:{c}" for c in combo.categories)
@@ -264,8 +268,8 @@ def _combo_holds(combo: Combo, facts: set[str], timed: dict[str, set[str]]) -> b
 
 def _combo_fired(combo: Combo, fired: list[_Fired]) -> _Fired:
     """A combination points at the evidence of its parts: the span they cover."""
-    categories = {n[4:] for n in combo.parts if n.startswith("cat:")}
-    parts = [f for f in fired if f.rule in combo.parts or categories & set(f.categories)]
+    categories = combo.part_categories
+    parts = [f for f in fired if f.rule in combo.parts or not categories.isdisjoint(f.categories)]
     parts = parts or fired
     start = min((f.start for f in parts), default=0)
     end = max((f.end for f in parts), default=0)

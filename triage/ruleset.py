@@ -59,12 +59,15 @@ class Combo:
     parts: frozenset[str] = frozenset()  # all + any
     any_set: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()  # the `all` facts that are not times
+    part_categories: frozenset[str] = frozenset()  # X for each part "cat:X"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parts", frozenset(self.all + self.any))
         object.__setattr__(self, "any_set", frozenset(self.any))
         object.__setattr__(self, "required",
                            frozenset(f for f in self.all if f not in ("now", "imminent")))
+        object.__setattr__(self, "part_categories",
+                           frozenset(p[4:] for p in self.parts if p.startswith("cat:")))
 
 
 @dataclass(frozen=True, slots=True)
