@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import compress
 
-from .normalize import NUMBER, Token
+from .normalize import NUMBER, Columns
 from .phrases import contains_any
 
 _DATE_RE = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
@@ -30,75 +30,70 @@ class Age:
     past: bool = False  # an age at the time of a past event: "năm 15 tuổi chị bị bán"
 
 
-def find_ages(tokens: list[Token], age_units: set[str], past_markers: set[str],
+def find_ages(columns: Columns, age_units: set[str], past_markers: set[str],
               birth_words: list[tuple[str, ...]], received: date | None,
-              numbers: list[int] | None = None, texts: list[str] | None = None) -> list[Age]:
-    """Ages in the tokens; `numbers` (indices of the number tokens) and `texts` (each
-    token's text) are passed when already known."""
+              numbers: list[int] | None = None) -> list[Age]:
+    """Ages in the tokens; `numbers` (indices of the number tokens) when already known."""
     ages: list[Age] = []
-    n = len(tokens)
+    texts, kinds, values = columns.texts, columns.kinds, columns.values
+    n = len(texts)
     if numbers is None:
-        numbers = [i for i, t in enumerate(tokens) if t.kind == NUMBER]
+        numbers = [i for i, kind in enumerate(kinds) if kind == NUMBER]
     if not numbers:
         return ages
     for i in numbers:
-        token = tokens[i]
-        if token.value is None or len(token.text) > 3:
+        if values[i] is None or len(texts[i]) > 3:
             continue
         # "14 tuổi", "14t", and ranges "13 14t", "14-16 tuổi", "13 đến 16 tuổi"
         j = i + 1
-        if j + 1 < n and tokens[j].text in ("den", "toi", "va") and tokens[j + 1].kind == NUMBER:
+        if j + 1 < n and texts[j] in ("den", "toi", "va") and kinds[j + 1] == NUMBER:
             j += 1
-        while j < n and tokens[j].kind == NUMBER and tokens[j].value is not None and j - i < 3:
+        while j < n and kinds[j] == NUMBER and values[j] is not None and j - i < 3:
             j += 1
-        if j < n and tokens[j].text in age_units and not _is_months(tokens, j):
-            years = [t.value for t in tokens[i:j] if t.kind == NUMBER and t.value is not None]
-            if all(0 < y < 120 for y in years) and not _follows_age(tokens, i, age_units):
-                past = _is_past_age(tokens, i, past_markers)
+        if j < n and texts[j] in age_units and texts[j] != "thang":  # "3 tháng": months
+            years = [values[k] for k in range(i, j) if kinds[k] == NUMBER and values[k] is not None]
+            if all(0 < y < 120 for y in years) and not _follows_age(columns, i, age_units):
+                past = _is_past_age(texts, i, past_markers)
                 ages.extend(Age(y, i, j + 1, "age", past) for y in years)
-        elif j < n and tokens[j].text == "thang" and j + 1 < n and tokens[j + 1].text == "tuoi":
+        elif j < n and texts[j] == "thang" and j + 1 < n and texts[j + 1] == "tuoi":
             ages.append(Age(0, i, j + 2, "age"))  # "2 tháng tuổi": an infant
     if received is not None:
-        texts = texts if texts is not None else [t.text for t in tokens]
-        ages.extend(_birth_ages(tokens, texts, numbers, birth_words, received))
+        ages.extend(_birth_ages(columns, numbers, birth_words, received))
     return ages
 
 
-def _is_months(tokens: list[Token], j: int) -> bool:
-    return tokens[j].text == "thang"
-
-
-def _follows_age(tokens: list[Token], i: int, age_units: set[str]) -> bool:
+def _follows_age(columns: Columns, i: int, age_units: set[str]) -> bool:
     """True when this number is the second of a range already read ("13 14t")."""
-    prev = tokens[i - 1] if i > 0 else None
-    return prev is not None and prev.kind == NUMBER and prev.value is not None \
-        and len(prev.text) <= 3 and (i < 2 or tokens[i - 2].text not in age_units)
+    texts = columns.texts
+    return i > 0 and columns.kinds[i - 1] == NUMBER and columns.values[i - 1] is not None \
+        and len(texts[i - 1]) <= 3 and (i < 2 or texts[i - 2] not in age_units)
 
 
-def _is_past_age(tokens: list[Token], i: int, past_markers: set[str]) -> bool:
+def _is_past_age(texts: list[str], i: int, past_markers: set[str]) -> bool:
     """"năm 15 tuổi", "hồi 12 tuổi", "lúc 14 tuổi": the age then, not now.
 
     "năm nay 15 tuổi" is this year, so "năm" counts only right before the number.
     """
     if i == 0:
         return False
-    if tokens[i - 1].text == "moi" and i > 1:  # "khi mới 15 tuổi"
+    if texts[i - 1] == "moi" and i > 1:  # "khi mới 15 tuổi"
         i -= 1
-    prev = tokens[i - 1].text
+    prev = texts[i - 1]
     if prev in past_markers:
         return True
-    return prev == "tu" and i > 1 and tokens[i - 2].text in past_markers
+    return prev == "tu" and i > 1 and texts[i - 2] in past_markers
 
 
-def _birth_ages(tokens: list[Token], texts: list[str], numbers: list[int],
-                birth_words: list[tuple[str, ...]], received: date) -> list[Age]:
+def _birth_ages(columns: Columns, numbers: list[int], birth_words: list[tuple[str, ...]],
+                received: date) -> list[Age]:
     ages = []
+    texts = columns.texts
     for i in numbers:
-        token = tokens[i]
+        text = texts[i]
         if not _after_birth_word(texts, i, birth_words):
             continue
-        full = _DATE_RE.match(token.text)
-        month_year = _MONTH_YEAR_RE.match(token.text)
+        full = _DATE_RE.match(text)
+        month_year = _MONTH_YEAR_RE.match(text)
         if full:
             day, month, year = (int(g) for g in full.groups())
             try:
@@ -110,10 +105,10 @@ def _birth_ages(tokens: list[Token], texts: list[str], numbers: list[int],
         elif month_year and 1 <= int(month_year.group(1)) <= 12:
             month, year = int(month_year.group(1)), int(month_year.group(2))
             years = received.year - year - (received.month < month)
-        elif _YEAR_RE.match(token.text):
+        elif _YEAR_RE.match(text):
             # "sinh tháng 12 năm 2008": a month a few words before the year counts too
-            month = _month_before(tokens, i)
-            years = received.year - int(token.text) - (month is not None and received.month < month)
+            month = _month_before(columns, i)
+            years = received.year - int(text) - (month is not None and received.month < month)
         else:
             continue
         if 0 <= years < 120:
@@ -138,27 +133,24 @@ def _after_birth_word(texts: list[str], i: int, birth_words: list[tuple[str, ...
     return False
 
 
-def _month_before(tokens: list[Token], i: int) -> int | None:
+def _month_before(columns: Columns, i: int) -> int | None:
     for j in range(max(0, i - 3), i):
-        if tokens[j].text == "thang" and j + 1 < i and tokens[j + 1].value is not None \
-                and 1 <= tokens[j + 1].value <= 12:
-            return tokens[j + 1].value
+        month = columns.values[j + 1] if j + 1 < i else None
+        if columns.texts[j] == "thang" and month is not None and 1 <= month <= 12:
+            return month
     return None
 
 
-def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
-                past_markers: set[str], texts: list[str] | None = None) -> list[Age]:
-    """"lớp 8" → about 13; grades above 12 are not school ("lớp 2" of a course is rare).
-
-    `texts` are the tokens' texts, when known."""
+def find_grades(columns: Columns, not_subject: list[tuple[str, ...]],
+                past_markers: set[str]) -> list[Age]:
+    """"lớp 8" → about 13; grades above 12 are not school ("lớp 2" of a course is rare)."""
     grades: list[Age] = []
-    if texts is None:
-        texts = [t.text for t in tokens]
+    texts = columns.texts
     if "lop" not in texts:
         return grades
     for i in compress(range(len(texts) - 1), map("lop".__eq__, texts)):
-        nxt = tokens[i + 1]
-        if nxt.kind != NUMBER or nxt.value is None or not 1 <= nxt.value <= 12:
+        grade = columns.values[i + 1]
+        if columns.kinds[i + 1] != NUMBER or grade is None or not 1 <= grade <= 12:
             continue
         before = texts[max(0, i - 4):i]
         if contains_any(before, not_subject):
@@ -166,5 +158,5 @@ def find_grades(tokens: list[Token], not_subject: list[tuple[str, ...]],
         past = i > 0 and texts[i - 1] in past_markers
         finished = i > 0 and texts[i - 1] in ("xong", "het")
         # "học xong lớp 12" is about 18 now; "sắp học xong lớp 9" still in grade 9
-        grades.append(Age(nxt.value + (6 if finished else 5), i, i + 2, "grade", past))
+        grades.append(Age(grade + (6 if finished else 5), i, i + 2, "grade", past))
     return grades

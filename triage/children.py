@@ -26,9 +26,9 @@ def find_children(doc: Document, rules: RuleSet, received: date | None,
                   hints: Mapping) -> ChildFacts:
     words = rules.children
     past_age = words["past_age_words"]
-    found = ages.find_ages(doc.tokens, words["age_unit_words"], past_age, words["birth"],
-                           received, doc.numbers, doc.texts)
-    found += ages.find_grades(doc.tokens, words["not_subject"], past_age, doc.texts)
+    found = ages.find_ages(doc.columns, words["age_unit_words"], past_age, words["birth"],
+                           received, doc.numbers)
+    found += ages.find_grades(doc.columns, words["not_subject"], past_age)
     caller_age = hints.get("caller_age")
     if isinstance(caller_age, int) and not isinstance(caller_age, bool) and 0 <= caller_age < 120:
         found.append(ages.Age(caller_age, 0, 0, "hint"))

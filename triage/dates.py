@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from .normalize import NUMBER, Token
+from .normalize import NUMBER, Columns
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DAYS_PER_UNIT = {"ngay": 1, "hom": 1, "dem": 1, "tuan": 7, "thang": 30, "nam": 365}
@@ -34,28 +34,29 @@ def received_date(received_at: object) -> date | None:
     return None
 
 
-def elapsed_days(tokens: list[Token], received: date | None,
+def elapsed_days(columns: Columns, received: date | None,
                  numbers: list[int] | None = None) -> list[int]:
     """How long ago things started: "7 ngày nay", "2 tuần rồi", "từ ngày 26/10".
 
     `numbers` lists the indices of the number tokens, when known."""
     out: list[int] = []
+    texts, values = columns.texts, columns.values
     if numbers is None:
-        numbers = [i for i, t in enumerate(tokens) if t.kind == NUMBER]
+        numbers = [i for i, kind in enumerate(columns.kinds) if kind == NUMBER]
     for i in numbers:
-        token = tokens[i]
-        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
-        before = tokens[i - 1].text if i else ""
-        if token.value is not None and nxt in DAYS_PER_UNIT and 0 < token.value < 100:
-            after = tokens[i + 2].text if i + 2 < len(tokens) else ""
-            ago = before == "day" and i > 1 and tokens[i - 2].text == "cach"  # "cách đây"
+        text, value = texts[i], values[i]
+        nxt = texts[i + 1] if i + 1 < len(texts) else ""
+        before = texts[i - 1] if i else ""
+        if value is not None and nxt in DAYS_PER_UNIT and 0 < value < 100:
+            after = texts[i + 2] if i + 2 < len(texts) else ""
+            ago = before == "day" and i > 1 and texts[i - 2] == "cach"  # "cách đây"
             if after == "sau":
                 continue  # "ba hôm sau khi đi": a span inside the story, not time since
             if after in ("nay", "roi", "qua", "truoc") or before in ("tu", "duoc", "da", "hon") \
                     or ago:
-                out.append(token.value * DAYS_PER_UNIT[nxt])
-        elif received is not None and "/" in token.text and before not in ("sinh", "sn"):
-            when = day_month(token.text, received)
+                out.append(value * DAYS_PER_UNIT[nxt])
+        elif received is not None and "/" in text and before not in ("sinh", "sn"):
+            when = day_month(text, received)
             if when is not None:
                 out.append((received - when).days)
     return out

@@ -10,9 +10,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate, compress
-from operator import itemgetter
 
-from .normalize import NUMBER, PUNCT, Token, tokenize
+from .normalize import NUMBER, PUNCT, Columns, Token, token_columns
 from .phrases import Match, contains_any
 from .ruleset import RuleSet
 
@@ -26,11 +25,12 @@ _NONE: list[Match] = []  # read-only: what spans() answers for a kind not found
 class Document:
     """What the rules found in one text, before the verdict."""
 
-    tokens: list[Token]
+    columns: Columns  # the tokens
     sentence: list[int]  # sentence number of each token
     clause: list[int]  # clause number of each token (commas split clauses)
     by_kind: dict[str, list[Match]] = field(default_factory=dict)
-    texts: list[str] = field(default_factory=list)  # each token's text
+    texts: list[str] = field(default_factory=list)  # columns.texts: each token's text
+    kinds: list[str] = field(default_factory=list)  # columns.kinds
     numbers: list[int] = field(default_factory=list)  # indices of the number tokens
     questions: set[int] = field(default_factory=set)  # sentences that ask something
     # sentence -> first token after which what follows is not a report ("nếu" in a
@@ -45,21 +45,25 @@ class Document:
 
     def char_span(self, match: Match) -> tuple[int, int]:
         """Code-point offsets into the original text."""
-        return self.tokens[match.start].start, self.tokens[match.end - 1].end
+        return self.columns.starts[match.start], self.columns.ends[match.end - 1]
+
+    @property
+    def tokens(self) -> list[Token]:
+        """The tokens as objects (built on each call: the rules read the columns)."""
+        return self.columns.tokens()
 
 
 def read(text: str, rules: RuleSet) -> Document:
-    tokens = tokenize(text, rules.lexicon)
-    texts = list(map(_text_of, tokens))
-    kinds = list(map(_kind_of, tokens))
+    columns = token_columns(text, rules.lexicon)
+    texts, kinds = columns.texts, columns.kinds
     # A boundary belongs to the sentence (clause) it ends: count the boundaries before.
     sentence = list(accumulate(map(_SENTENCE_ENDS.__contains__, texts), initial=0))[:-1]
     clause = list(accumulate(map(PUNCT.__eq__, kinds), initial=0))[:-1]
     numbers = list(compress(range(len(kinds)), map(NUMBER.__eq__, kinds)))
-    doc = Document(tokens, sentence, clause,
+    doc = Document(columns, sentence, clause,
                    rules.index.find_in(texts, list(map(NUMBER.__eq__, kinds))
                                        if numbers else None),
-                   texts=texts, numbers=numbers)
+                   texts=texts, kinds=kinds, numbers=numbers)
     if "?" in texts:
         doc.questions = {sentence[i] for i, t in enumerate(texts) if t == "?"}
     doc.questions |= {sentence[m.start] for m in doc.spans("ctx:question")}
@@ -67,7 +71,6 @@ def read(text: str, rules: RuleSet) -> Document:
     return doc
 
 
-_text_of, _kind_of = itemgetter(0), itemgetter(3)
 _SENTENCE_ENDS = frozenset({".", "?"})  # boundary tokens other than ","
 
 
@@ -104,7 +107,7 @@ class Timeline:
     def of(cls, doc: Document) -> Timeline:
         # "từ năm ngoái" is since last year: still going on, not past.
         past = {doc.sentence[m.start] for m in doc.spans("ctx:past")
-                if m.start == 0 or doc.tokens[m.start - 1].text != "tu"}
+                if m.start == 0 or doc.texts[m.start - 1] != "tu"}
         not_now = doc.spans("ctx:not_now")
         now = {doc.sentence[m.start] for m in doc.spans("ctx:now") if not overlaps(m, not_now)}
         # A report often gives the time in the sentence before or after the act.
@@ -113,7 +116,7 @@ class Timeline:
                     if not overlaps(m, not_now)}
         # "muốn được cứu" is a wish, not a rescue.
         returned = {doc.sentence[m.start] for m in doc.spans("ctx:returned")
-                    if m.start == 0 or doc.tokens[m.start - 1].text not in WISH_WORDS}
+                    if m.start == 0 or doc.texts[m.start - 1] not in WISH_WORDS}
         returned |= doc.in_sentences("ctx:escaped")
         spans = [m for m in doc.spans("ctx:returned") + doc.spans("ctx:escaped")
                  if doc.sentence[m.start] in returned]
@@ -147,8 +150,7 @@ def negated(doc: Document, match: Match) -> bool:
     for neg in doc.spans("ctx:negation"):
         if neg.end <= match.start and match.start - neg.end < NEGATION_WINDOW \
                 and doc.clause[neg.start] == doc.clause[match.start] \
-                and not any(t.text in NEGATION_BARRIERS
-                            for t in doc.tokens[neg.end:match.start + 1]):
+                and NEGATION_BARRIERS.isdisjoint(doc.texts[neg.end:match.start + 1]):
             return True
     return False
 
@@ -156,7 +158,7 @@ def negated(doc: Document, match: Match) -> bool:
 def hypothetical(doc: Document, start: int) -> bool:
     """After "nếu" in a sentence that asks; after a worry ("lo con bị") or an animal
     ("con mèo bị nhốt"); or anywhere in a sentence about awareness work or a film."""
-    if start >= len(doc.tokens):
+    if start >= len(doc.texts):
         return False
     return doc.unreal_from.get(doc.sentence[start], start) < start
 

@@ -120,7 +120,7 @@ def _judge(doc: Document, rules: RuleSet, sender: object, received: date | None,
 
 def _indicators(doc: Document, timeline: Timeline) -> list[_Fired]:
     """Indicators that survive their context, lowered to medium when past or over."""
-    size = len(doc.tokens)
+    size = len(doc.texts)
     harmless = cover(size, doc.spans("ctx:harmless") + doc.spans("ctx:family_plea"))
     returned_cover = cover(size, timeline.returned_spans)
     fired = []
@@ -130,7 +130,7 @@ def _indicators(doc: Document, timeline: Timeline) -> list[_Fired]:
             continue
         if match.payload.ambiguous and not has_cue(doc, match, indicator.cues):
             continue
-        if match.end < len(doc.tokens) and doc.tokens[match.end].text in indicator.not_followed_by:
+        if match.end < size and doc.texts[match.end] in indicator.not_followed_by:
             continue  # "bị bạn dụ" folds like "bị bán dụ": a friend, not a sale
         if indicator.negatable and negated(doc, match):
             continue
@@ -233,7 +233,7 @@ def _facts(doc: Document, fired: list[_Fired], places: PlaceFacts, child: ChildF
     facts.update(section for section in ("past", "recent", "long_ago")
                  if doc.spans(f"ctx:{section}"))
     facts.update("recent" if days <= RECENT_DAYS else "long_ago"
-                 for days in elapsed_days(doc.tokens, received, doc.numbers))
+                 for days in elapsed_days(doc.columns, received, doc.numbers))
     return facts
 
 
@@ -290,7 +290,7 @@ def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
         offered = any(f.family == "means" for f in fired)  # recruitment, luring, deception
         if level == "high" or not offered:
             level = LEVELS[LEVELS.index(level) - 1]  # asks whether a practice is legal
-    clear = {" ".join(doc.tokens[i].text for i in range(m.start, m.end))
+    clear = {" ".join(doc.texts[m.start:m.end])
              for m in doc.spans("ctx:all_clear")}
     if clear and (level != "critical" or len(clear) >= 2):
         level = "low"  # the report withdrawn (said twice, for a critical one)

@@ -92,11 +92,58 @@ class Token(NamedTuple):
 _PUNCT_CHARS = frozenset(".!?;\n,")
 
 
+@dataclass(slots=True)
+class Columns:
+    """The tokens of a text as parallel lists, one entry per token: what the rules read.
+
+    One Token object per word would cost more than the rest of the tokeniser together,
+    so the tokeniser and the rules work on these lists; tokenize() gives Tokens.
+    """
+
+    texts: list[str]
+    starts: list[int]
+    ends: list[int]
+    kinds: list[str]
+    values: list[int | None]
+
+    @classmethod
+    def of(cls, rows: list[tuple]) -> Columns:
+        """Columns of rows (text, start, end, kind, value): Tokens or plain tuples."""
+        if not rows:
+            return cls([], [], [], [], [])
+        texts, starts, ends, kinds, values = map(list, zip(*rows, strict=True))
+        return cls(texts, starts, ends, kinds, values)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def tokens(self) -> list[Token]:
+        return list(map(_make_token, zip(self.texts, self.starts, self.ends, self.kinds,
+                                         self.values, strict=True)))
+
+    def splice(self, edits: list[tuple[int, int, list[tuple]]]) -> Columns:
+        """A copy where each edit (i, j, rows), in order and not overlapping, replaces
+        tokens i to j (exclusive) by its rows."""
+        columns = (self.texts, self.starts, self.ends, self.kinds, self.values)
+        out: tuple[list, ...] = ([], [], [], [], [])
+        done = 0
+        for i, j, rows in edits:
+            for new, old in zip(out, columns, strict=True):
+                new.extend(old[done:i])
+            for row in rows:
+                for new, field_value in zip(out, row, strict=True):
+                    new.append(field_value)
+            done = j
+        for new, old in zip(out, columns, strict=True):
+            new.extend(old[done:])
+        return Columns(*out)
+
+
 def _boundary(surface: str) -> str:
     return "," if surface == "," else ("?" if "?" in surface else ".")
 
 
-def _careful_tokens(folded: str) -> list[Token]:
+def _careful_tokens(folded: str) -> Columns:
     """Tokens of a text with combining marks (decomposed input): a mark is part of the
     word before it, and its span."""
     size = len(folded)
@@ -120,29 +167,30 @@ def _careful_tokens(folded: str) -> list[Token]:
                 surface = _collapse_repeats(surface)
         while end < size and folded[end] == _MARK:  # the marks after its last letter
             end += 1
-        tokens.append(_new_token(Token, (surface, start, end, kind, value)))
-    return tokens
+        tokens.append((surface, start, end, kind, value))
+    return Columns.of(tokens)
 
 
-def _raw_tokens(text: str) -> list[Token]:
+def _raw_columns(text: str) -> Columns:
     folded = text.translate(_TABLE)
-    tokens = _careful_tokens(folded) if _MARK in folded else _plain_tokens(folded)
+    columns = _careful_tokens(folded) if _MARK in folded else _plain_tokens(folded)
     if "=" in text or ":" in text or ";" in text or "^" in text:
-        laughs = [_new_token(Token, ("haha", m.start(), m.end(), WORD, None))
-                  for m in _LAUGH_RE.finditer(text)]
+        laughs = [("haha", m.start(), m.end(), WORD, None) for m in _LAUGH_RE.finditer(text)]
         if laughs:
-            tokens = sorted(tokens + laughs, key=lambda t: t.start)
-    return tokens
+            rows = list(zip(columns.texts, columns.starts, columns.ends, columns.kinds,
+                            columns.values, strict=True))
+            columns = Columns.of(sorted(rows + laughs, key=_start_of))
+    return columns
 
 
-def _plain_tokens(folded: str) -> list[Token]:
+def _plain_tokens(folded: str) -> Columns:
     """Tokens of a folded text without combining marks: the usual case, so the lists
     are built by the regex engine and C-level maps rather than a loop per token."""
     # split() keeps each token between the separators: [sep, token, sep, ..., sep]
     parts = (_ASCII_SPLIT_RE if folded.isascii() else _SPLIT_RE).split(folded)
     texts = parts[1::2]
     if not texts:
-        return []
+        return Columns([], [], [], [], [])
     offsets = list(accumulate(map(len, parts)))
     starts, ends = offsets[0:-1:2], offsets[1::2]
     kinds = list(map(_KIND_OF_FIRST.__getitem__, map(_first_char, texts)))
@@ -157,7 +205,7 @@ def _plain_tokens(folded: str) -> list[Token]:
     for at in {bisect_right(starts, m.start()) - 1 for m in _TYPO_REPEAT_RE.finditer(folded)}:
         if _VOWEL_RE.search(texts[at]):
             texts[at] = _collapse_repeats(texts[at])
-    return list(map(_make_token, zip(texts, starts, ends, kinds, values, strict=True)))
+    return Columns(texts, starts, ends, kinds, values)
 
 
 class _KindOfFirst(dict):
@@ -170,8 +218,8 @@ class _KindOfFirst(dict):
 
 
 _KIND_OF_FIRST = _KindOfFirst()
-_first_char = _text_of = itemgetter(0)
-_kind_of = itemgetter(3)
+_first_char = itemgetter(0)
+_start_of = itemgetter(1)
 _SPLIT_RE = re.compile(r"([^\W\d_]+|\d+(?:[.:/]\d+)*|[.!?;\n]+|,)")
 _ASCII_SPLIT_RE = re.compile(r"([a-z]+|[0-9]+(?:[.:/][0-9]+)*|[.!?;\n]+|,)")
 
@@ -194,115 +242,103 @@ class Lexicon:
         object.__setattr__(self, "rewritable", keys)
 
 
-_new_token = tuple.__new__  # twice as fast as Token(...) in the tokeniser's inner loop
 _make_token = partial(tuple.__new__, Token)  # a Token from a tuple of its fields
 EMPTY_LEXICON = Lexicon({}, {}, {}, {}, {}, frozenset())
 
 
 def tokenize(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> list[Token]:
     """Folded, rewritten tokens with spans into ``text``."""
+    return token_columns(text, lexicon).tokens()
+
+
+def token_columns(text: str, lexicon: Lexicon = EMPTY_LEXICON) -> Columns:
+    """tokenize() as parallel lists."""
     # Number words first, so that "mười sáu t" reads as 16 before "t" is rewritten.
-    tokens = _read_number_words(_join_phone_numbers(_raw_tokens(text)), lexicon)
-    return _expand(tokens, lexicon)
+    columns = _read_number_words(_join_phone_numbers(_raw_columns(text)), lexicon)
+    return _expand(columns, lexicon)
 
 
-def _expand(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
-    rewritable = lexicon.rewritable
-    texts = list(map(_text_of, tokens))
+def _expand(columns: Columns, lexicon: Lexicon) -> Columns:
+    texts, rewritable = columns.texts, lexicon.rewritable
     if rewritable.isdisjoint(texts):
-        return tokens
-    out: list[Token] = []
-    done = 0  # tokens before this index are in `out`
+        return columns
+    edits = []
     for i in compress(range(len(texts)), map(rewritable.__contains__, texts)):
-        words = _rewrite(tokens, i, lexicon)
+        words = _rewrite(columns, i, lexicon)
         if words is not None:
-            token = tokens[i]
-            out.extend(tokens[done:i])
-            out.extend(Token(word, token.start, token.end, WORD) for word in words)
-            done = i + 1
-    out.extend(tokens[done:])
-    return out
+            start, end = columns.starts[i], columns.ends[i]
+            edits.append((i, i + 1, [(word, start, end, WORD, None) for word in words]))
+    return columns.splice(edits) if edits else columns
 
 
-def _rewrite(tokens: list[Token], i: int, lexicon: Lexicon) -> tuple[str, ...] | None:
+def _rewrite(columns: Columns, i: int, lexicon: Lexicon) -> tuple[str, ...] | None:
     """The words token i stands for, or None to keep it."""
-    token = tokens[i]
-    if token.kind != WORD:
+    text, kinds = columns.texts[i], columns.kinds
+    if kinds[i] != WORD:
         return None
-    prev_is_number = i > 0 and tokens[i - 1].kind == NUMBER
-    next_is_number = i + 1 < len(tokens) and tokens[i + 1].kind == NUMBER
-    if prev_is_number and token.text in lexicon.after_number:
-        return lexicon.after_number[token.text]
-    if next_is_number and token.text in lexicon.before_number:
-        return lexicon.before_number[token.text]
-    if not prev_is_number and token.text in lexicon.not_after_number:
-        return lexicon.not_after_number[token.text]
-    return lexicon.expand.get(token.text)
+    prev_is_number = i > 0 and kinds[i - 1] == NUMBER
+    next_is_number = i + 1 < len(kinds) and kinds[i + 1] == NUMBER
+    if prev_is_number and text in lexicon.after_number:
+        return lexicon.after_number[text]
+    if next_is_number and text in lexicon.before_number:
+        return lexicon.before_number[text]
+    if not prev_is_number and text in lexicon.not_after_number:
+        return lexicon.not_after_number[text]
+    return lexicon.expand.get(text)
 
 
-def _join_phone_numbers(tokens: list[Token]) -> list[Token]:
+def _join_phone_numbers(columns: Columns) -> Columns:
     """"0912 345 678", "0912.345.678", "+84 912 345 678": one number with no value, so
     that no part of it is read as an age or a count."""
-    starts = [i for i in compress(range(len(tokens)), map(NUMBER.__eq__, map(_kind_of, tokens)))
-              if tokens[i].text.startswith(("0", "84"))]
-    if not starts:
-        return tokens
-    out: list[Token] = []
-    done = 0  # tokens before this index are in `out`
-    for i in starts:
+    texts, kinds, starts, ends = columns.texts, columns.kinds, columns.starts, columns.ends
+    first_parts = [i for i in compress(range(len(texts)), map(NUMBER.__eq__, kinds))
+                   if texts[i].startswith(("0", "84"))]
+    edits = []
+    done = 0  # tokens before this index are taken
+    for i in first_parts:
         if i < done:
             continue  # part of the number before
-        token = tokens[i]
         # 10 digits (0912 345 678); 11 for 84... and the old 01xx numbers
-        length = 11 if token.text.startswith(("84", "01")) else 10
-        j, digits = i + 1, len(token.text)
-        while j < len(tokens) and tokens[j].kind == NUMBER and digits < length \
-                and tokens[j].start - tokens[j - 1].end <= 1 and tokens[j].text.isdigit():
-            digits += len(tokens[j].text)
+        length = 11 if texts[i].startswith(("84", "01")) else 10
+        j, digits = i + 1, len(texts[i])
+        while j < len(texts) and kinds[j] == NUMBER and digits < length \
+                and starts[j] - ends[j - 1] <= 1 and texts[j].isdigit():
+            digits += len(texts[j])
             j += 1
         if j > i + 1 and digits == length:
-            out.extend(tokens[done:i])
-            out.append(_new_token(Token, ("".join(t.text for t in tokens[i:j]), token.start,
-                                          tokens[j - 1].end, NUMBER, None)))
+            edits.append((i, j, [("".join(texts[i:j]), starts[i], ends[j - 1], NUMBER, None)]))
             done = j
-    out.extend(tokens[done:])
-    return out
+    return columns.splice(edits) if edits else columns
 
 
-def _read_number_words(tokens: list[Token], lexicon: Lexicon) -> list[Token]:
+def _read_number_words(columns: Columns, lexicon: Lexicon) -> Columns:
     """Read "mười lăm", "hai mươi mốt" as numbers when they count something.
 
     Single number words are also everyday words (ba = father, năm = year, bay = fly),
     so a run is read only when it contains "mươi"/"mười"/"trăm" or a unit follows it.
     """
-    words = lexicon.number_words
-    texts = map(_text_of, tokens)
-    starts = [i for i in compress(range(len(tokens)), map(words.__contains__, texts))
-              if tokens[i].kind == WORD]
-    if not starts:
-        return tokens
-    out: list[Token] = []
-    done = 0  # tokens before this index are in `out`
-    for i in starts:
-        if i < done:
+    words, texts, kinds = lexicon.number_words, columns.texts, columns.kinds
+    n = len(texts)
+    edits = []
+    done = 0  # tokens before this index are taken
+    for i in compress(range(n), map(words.__contains__, texts)):
+        if i < done or kinds[i] != WORD:
             continue
-        out.extend(tokens[done:i])
-        done = i
-        if tokens[i].text == "ba" and i > 0 and tokens[i - 1].text in _KIN_WORDS \
-                and i + 1 < len(tokens) and tokens[i + 1].text in words:
+        if texts[i] == "ba" and i > 0 and texts[i - 1] in _KIN_WORDS \
+                and i + 1 < n and texts[i + 1] in words:
             continue  # "cháu trai bà mười lăm tuổi": bà is the grandmother
         j = i
-        while j < len(tokens) and tokens[j].kind == WORD and tokens[j].text in words:
+        while j < n and kinds[j] == WORD and texts[j] in words:
             j += 1
-        run = tokens[i:j]
-        value, used = _number_value([t.text for t in run], words)
-        followed_by_unit = i + used < len(tokens) and tokens[i + used].text in lexicon.number_units
-        has_tens = any(t.text in ("muoi", "tram") for t in run[:used])
+        run = texts[i:j]
+        value, used = _number_value(run, words)
+        followed_by_unit = i + used < n and texts[i + used] in lexicon.number_units
+        has_tens = "muoi" in run[:used] or "tram" in run[:used]
         if value is not None and used and (has_tens or followed_by_unit):
-            out.append(Token(str(value), run[0].start, run[used - 1].end, NUMBER, value))
+            edits.append((i, i + used, [(str(value), columns.starts[i],
+                                         columns.ends[i + used - 1], NUMBER, value)]))
             done = i + used
-    out.extend(tokens[done:])
-    return out
+    return columns.splice(edits) if edits else columns
 
 
 _ONLY_AFTER_TENS = frozenset({"tu", "lam", "nham"})

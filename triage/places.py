@@ -197,15 +197,16 @@ def resolve(doc: Document) -> PlaceFacts:
     return out
 
 
+_GATE_WORDS = frozenset({"khau", "ck", "phong"})
+
+
 def _near_gate_word(doc: Document, match: Match) -> bool:
     """"cửa khẩu X", "CK X", "đồn biên phòng X", or a name that says it itself."""
-    around = {t.text for t in doc.tokens[max(0, match.start - 3):match.start + 2]}
-    return not around.isdisjoint({"khau", "ck", "phong"})
+    return not _GATE_WORDS.isdisjoint(doc.texts[max(0, match.start - 3):match.start + 2])
 
 
 def _after(doc: Document, match: Match, words: set[str] | frozenset[str], within: int = 1) -> bool:
-    before = doc.tokens[max(0, match.start - within):match.start]
-    return any(t.text in words for t in before)
+    return not words.isdisjoint(doc.texts[max(0, match.start - within):match.start])
 
 
 def _add(items: list[str], item: str) -> None:
