@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from itertools import accumulate, compress
+from itertools import compress
 
-from .normalize import NUMBER, PUNCT, Columns, Token, token_columns
+from .normalize import NUMBER, WORD, Columns, Token, token_columns
 from .phrases import Match, contains_any
 from .ruleset import RuleSet
 
@@ -56,22 +56,41 @@ class Document:
 def read(text: str, rules: RuleSet) -> Document:
     columns = token_columns(text, rules.lexicon)
     texts, kinds = columns.texts, columns.kinds
-    # A boundary belongs to the sentence (clause) it ends: count the boundaries before.
-    sentence = list(accumulate(map(_SENTENCE_ENDS.__contains__, texts), initial=0))[:-1]
-    clause = list(accumulate(map(PUNCT.__eq__, kinds), initial=0))[:-1]
-    numbers = list(compress(range(len(kinds)), map(NUMBER.__eq__, kinds)))
-    doc = Document(columns, sentence, clause,
-                   rules.index.find_in(texts, list(map(NUMBER.__eq__, kinds))
-                                       if numbers else None),
+    n = len(texts)
+    clause_ends, sentence_ends, numbers = [], [], []
+    for i in compress(range(n), map(WORD.__ne__, kinds)):  # the few tokens not words
+        if kinds[i] == NUMBER:
+            numbers.append(i)
+        else:
+            clause_ends.append(i)
+            if texts[i] != ",":
+                sentence_ends.append(i)
+    is_number = None
+    if numbers:
+        is_number = [False] * n
+        for i in numbers:
+            is_number[i] = True
+    sentence = _numbering(n, sentence_ends)
+    doc = Document(columns, sentence, _numbering(n, clause_ends),
+                   rules.index.find_in(texts, is_number),
                    texts=texts, kinds=kinds, numbers=numbers)
-    if "?" in texts:
-        doc.questions = {sentence[i] for i, t in enumerate(texts) if t == "?"}
+    # a sentence that ends with "?" asks something (boundary k ends sentence k)
+    doc.questions = {k for k, i in enumerate(sentence_ends) if texts[i] == "?"}
     doc.questions |= {sentence[m.start] for m in doc.spans("ctx:question")}
     doc.unreal_from = _unreal_from(doc)
     return doc
 
 
-_SENTENCE_ENDS = frozenset({".", "?"})  # boundary tokens other than ","
+def _numbering(size: int, boundaries: list[int]) -> list[int]:
+    """For each token, the number of its sentence (or clause): the count of boundaries
+    before it (a boundary belongs to the sentence it ends)."""
+    out: list[int] = []
+    previous = 0
+    for number, boundary in enumerate(boundaries):
+        out += [number] * (boundary + 1 - previous)
+        previous = boundary + 1
+    out += [len(boundaries)] * (size - previous)
+    return out
 
 
 def _unreal_from(doc: Document) -> dict[int, int]:

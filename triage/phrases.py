@@ -68,8 +68,13 @@ class PhraseIndex:
             node = root[texts[i]]
             j = i + 1
             while True:  # one path: words match themselves only
-                if end_key in node:
-                    _record(by_kind, i, j, node[end_key])
+                if end_key in node:  # _record(), inlined: this loop runs for every token
+                    for payload in node[end_key]:
+                        group = by_kind.get(payload.kind)
+                        if group is None:
+                            by_kind[payload.kind] = [_new_match(Match, (i, j, payload))]
+                        else:
+                            group.append(_new_match(Match, (i, j, payload)))
                 if j >= n:
                     break
                 if numbers and numbers[j] and ANY_NUMBER in node:
