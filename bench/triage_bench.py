@@ -3,12 +3,18 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/triage_bench.py [--n 5000] [--long-n 200] [--seed 111]
+    .venv/bin/python bench/triage_bench.py [--n 5000] [--long-n 200] [--seed 111] [--repeat 5]
 
 The corpus is generated deterministically from fragments written here (Vietnamese with
-and without diacritics, teencode, numbers, places). The baseline is one compiled regex,
-the union of every phrase the rules match, run with finditer over the same texts after
-the same folding. The last line printed is machine-readable:
+and without diacritics, teencode, numbers, places); each tip comes with a sender and a
+time received, as intake passes them. The baseline is one compiled regex, the union of
+every phrase the rules match, run with finditer over the same texts after the same
+folding.
+
+Each measure is taken over several passes, because a shared machine's other load makes
+single passes vary by a fifth or more: throughput is the fastest pass (as timeit reports
+the minimum), with the median pass beside it; latency percentiles are the median of the
+passes' own percentiles. The last line printed is machine-readable:
 
     tips_per_s=X p99_ms=X long_p99_ms=X ratio_vs_regex=X
 """
@@ -24,6 +30,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -209,6 +216,27 @@ def make_corpus(n: int, long_n: int, seed: int) -> tuple[list[str], list[str]]:
     return sms, long
 
 
+# Who sends to 111: Vietnamese mobiles mostly, some numbers abroad, some withheld.
+FOREIGN_PREFIXES = ["+855", "+86", "+856", "+95", "+82", "+60", "+886", "+971"]
+RECEIVED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_envelopes(n: int, seed: int) -> list[tuple[str | None, datetime]]:
+    """For each tip, the sender and the time received that intake passes to triage."""
+    rnd = random.Random(seed + 1)
+    out = []
+    for _ in range(n):
+        roll = rnd.random()
+        if roll < 0.85:
+            sender = f"+84{rnd.choice('3579')}{rnd.randint(10_000_000, 99_999_999)}"
+        elif roll < 0.95:
+            sender = f"{rnd.choice(FOREIGN_PREFIXES)}{rnd.randint(10_000_000, 99_999_999)}"
+        else:
+            sender = None  # withheld
+        out.append((sender, RECEIVED_FROM + timedelta(seconds=rnd.randint(0, 330 * 86_400))))
+    return out
+
+
 def baseline_regex(phrases: Sequence[str]) -> re.Pattern[str]:
     """One regex: the union of all phrases, longest first, on word boundaries."""
     unique = sorted({p for p in phrases if p}, key=lambda p: (-len(p), p))
@@ -217,22 +245,22 @@ def baseline_regex(phrases: Sequence[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in unique) + r")\b")
 
 
-def time_each(func: Callable[[str], object], texts: Sequence[str]) -> list[int]:
-    """Nanoseconds taken by func on each text."""
+def time_each(func: Callable[[int], object], count: int) -> list[int]:
+    """Nanoseconds taken by func on each item 0..count-1."""
     clock = time.perf_counter_ns
     out = []
-    for text in texts:
+    for k in range(count):
         start = clock()
-        func(text)
+        func(k)
         out.append(clock() - start)
     return out
 
 
-def time_total(func: Callable[[str], object], texts: Sequence[str]) -> float:
-    """Wall seconds for func over all texts, without per-call timers."""
+def time_total(func: Callable[[int], object], count: int) -> float:
+    """Wall seconds for func over items 0..count-1, without per-call timers."""
     start = time.perf_counter()
-    for text in texts:
-        func(text)
+    for k in range(count):
+        func(k)
     return time.perf_counter() - start
 
 
@@ -248,9 +276,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=5_000, help="SMS texts to time (default 5000)")
     ap.add_argument("--long-n", type=int, default=200, help="5,000-char texts (default 200)")
     ap.add_argument("--seed", type=int, default=111, help="corpus seed (default 111)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="timed passes over the corpus (default 5); see the module docstring")
     args = ap.parse_args()
-    if args.n < 1 or args.long_n < 1:
-        ap.error("--n and --long-n must be at least 1")
+    if args.n < 1 or args.long_n < 1 or args.repeat < 1:
+        ap.error("--n, --long-n and --repeat must be at least 1")
 
     load_start = time.perf_counter()
     rules = triage.load_rules()
@@ -259,41 +289,56 @@ def main() -> None:
     regex = baseline_regex(phrases)
 
     sms, long = make_corpus(args.n, args.long_n, args.seed)
+    envelopes = make_envelopes(len(sms), args.seed)
+    long_envelopes = make_envelopes(len(long), args.seed + 7)
 
-    def assess_sms(text: str) -> object:
-        return triage.assess(text, channel="sms", rules=rules)
+    def assess_sms(k: int) -> object:
+        sender, received_at = envelopes[k]
+        return triage.assess(sms[k], sender=sender, received_at=received_at, channel="sms",
+                             rules=rules)
 
-    def assess_voice(text: str) -> object:
-        return triage.assess(text, channel="voice", rules=rules)
+    def assess_voice(k: int) -> object:
+        sender, received_at = long_envelopes[k]
+        return triage.assess(long[k], sender=sender, received_at=received_at,
+                             channel="voice", rules=rules)
 
-    def regex_sms(text: str) -> object:
-        return sum(1 for _ in regex.finditer(fold(text)))
+    def regex_sms(k: int) -> object:
+        return sum(1 for _ in regex.finditer(fold(sms[k])))
 
-    warm = sms[: min(len(sms), 500)]
-    for text in warm:
-        assess_sms(text)
-        regex_sms(text)
-    for text in long[:10]:
-        assess_voice(text)
-    sample = assess_sms(sms[0])
+    for k in range(min(len(sms), 500)):  # warm up
+        assess_sms(k)
+        regex_sms(k)
+    for k in range(min(len(long), 10)):
+        assess_voice(k)
+    sample = assess_sms(0)
     rules_version = getattr(sample, "rules_version", None) or getattr(rules, "version", "?")
 
-    gc.collect()
-    sms_ns = time_each(assess_sms, sms)
-    gc.collect()
-    sms_wall = time_total(assess_sms, sms)
-    gc.collect()
-    long_ns = time_each(assess_voice, long)
-    gc.collect()
-    regex_ns = time_each(regex_sms, sms)
+    # Each measure is taken over `repeat` passes: throughput from the fastest pass (as
+    # timeit does: a slower pass measures the machine's other load, not triage), the
+    # percentiles as the median of each pass's own percentile.
+    walls, sms_p50s, sms_p99s, sms_means, regex_means, long_p50s, long_p99s = ([] for _ in range(7))
+    sms_max = 0
+    for _ in range(args.repeat):
+        gc.collect()
+        walls.append(time_total(assess_sms, len(sms)))
+        gc.collect()
+        sms_ns = time_each(assess_sms, len(sms))
+        sms_p50s.append(percentile(sms_ns, 50) / 1e6)
+        sms_p99s.append(percentile(sms_ns, 99) / 1e6)
+        sms_max = max(sms_max, max(sms_ns))
+        sms_means.append(statistics.fmean(sms_ns))
+        gc.collect()
+        long_ns = time_each(assess_voice, len(long))
+        long_p50s.append(percentile(long_ns, 50) / 1e6)
+        long_p99s.append(percentile(long_ns, 99) / 1e6)
+        gc.collect()
+        regex_means.append(statistics.fmean(time_each(regex_sms, len(sms))))
 
-    tips_per_s = len(sms) / sms_wall
-    p50_ms = percentile(sms_ns, 50) / 1e6
-    p99_ms = percentile(sms_ns, 99) / 1e6
-    long_p50_ms = percentile(long_ns, 50) / 1e6
-    long_p99_ms = percentile(long_ns, 99) / 1e6
-    triage_mean = statistics.fmean(sms_ns)
-    regex_mean = statistics.fmean(regex_ns)
+    tips_per_s = len(sms) / min(walls)
+    median_tips_per_s = len(sms) / statistics.median(walls)
+    p50_ms, p99_ms = statistics.median(sms_p50s), statistics.median(sms_p99s)
+    long_p50_ms, long_p99_ms = statistics.median(long_p50s), statistics.median(long_p99s)
+    triage_mean, regex_mean = min(sms_means), min(regex_means)
     ratio = triage_mean / regex_mean if regex_mean else float("inf")
 
     sms_lengths = [len(t) for t in sms]
@@ -304,19 +349,20 @@ def main() -> None:
     print(
         f"corpus: {len(sms)} SMS ({min(sms_lengths)}-{max(sms_lengths)} chars, "
         f"mean {statistics.fmean(sms_lengths):.0f}), {len(long)} voice summaries of "
-        f"~{LONG_LEN} chars"
+        f"~{LONG_LEN} chars; each with a sender and a time received; {args.repeat} passes"
     )
     print()
-    print(f"{'measure':<34}{'value':>12}")
-    print(f"{'SMS tips per second (1 process)':<34}{tips_per_s:>12,.0f}")
-    print(f"{'SMS p50 (ms)':<34}{p50_ms:>12.3f}")
-    print(f"{'SMS p99 (ms)':<34}{p99_ms:>12.3f}")
-    print(f"{'SMS max (ms)':<34}{max(sms_ns) / 1e6:>12.3f}")
-    print(f"{'voice 5k p50 (ms)':<34}{long_p50_ms:>12.3f}")
-    print(f"{'voice 5k p99 (ms)':<34}{long_p99_ms:>12.3f}")
-    print(f"{'SMS mean, triage (us)':<34}{triage_mean / 1e3:>12.1f}")
-    print(f"{'SMS mean, fold + regex (us)':<34}{regex_mean / 1e3:>12.1f}")
-    print(f"{'ratio triage / regex':<34}{ratio:>12.2f}")
+    print(f"{'measure':<38}{'value':>12}")
+    print(f"{'SMS tips per second (fastest pass)':<38}{tips_per_s:>12,.0f}")
+    print(f"{'SMS tips per second (median pass)':<38}{median_tips_per_s:>12,.0f}")
+    print(f"{'SMS p50 (ms)':<38}{p50_ms:>12.3f}")
+    print(f"{'SMS p99 (ms)':<38}{p99_ms:>12.3f}")
+    print(f"{'SMS max (ms, any pass)':<38}{sms_max / 1e6:>12.3f}")
+    print(f"{'voice 5k p50 (ms)':<38}{long_p50_ms:>12.3f}")
+    print(f"{'voice 5k p99 (ms)':<38}{long_p99_ms:>12.3f}")
+    print(f"{'SMS mean, triage (us)':<38}{triage_mean / 1e3:>12.1f}")
+    print(f"{'SMS mean, fold + regex (us)':<38}{regex_mean / 1e3:>12.1f}")
+    print(f"{'ratio triage / regex':<38}{ratio:>12.2f}")
     print()
     print(
         f"tips_per_s={tips_per_s:.0f} p99_ms={p99_ms:.3f} "

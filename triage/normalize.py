@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from itertools import accumulate, compress
@@ -61,9 +61,49 @@ _TYPO_REPEAT_RE = re.compile(r"([a-np-tv-z])\1|([ou])\2\2")
 _VOWEL_RE = re.compile(r"[aeiouy]")  # "kk", "tt", "cccd" are abbreviations, not typos
 
 
+class _Memo(dict):
+    """key → function(key), remembered: tips reuse a small vocabulary, so nearly every
+    lookup hits. Long keys are not kept, and it starts afresh past `limit` entries, so
+    that no input can make it grow without end."""
+
+    __slots__ = ("function", "limit")
+
+    def __init__(self, function: Callable[[str], str], limit: int = 50_000):
+        super().__init__()
+        self.function, self.limit = function, limit
+
+    def __missing__(self, key: str) -> str:
+        value = self.function(key)
+        if len(key) <= _MEMO_KEY_MAX:
+            if len(self) >= self.limit:
+                self.clear()
+            self[key] = value
+        return value
+
+
+_MEMO_KEY_MAX = 40
+
+
 def fold(text: str) -> str:
     """The folded view of a text: lower case, no diacritics, đ → d, one char per code point."""
-    return text.translate(_TABLE)
+    if text.isascii():  # str.translate has a fast path for ASCII
+        return text.translate(_TABLE)
+    # Folding is per character, so it may go word by word, and words recur.
+    return " ".join(map(_FOLDED_WORDS.__getitem__, text.split(" ")))
+
+
+def _fold_word(word: str) -> str:
+    return word.translate(_TABLE)
+
+
+_FOLDED_WORDS = _Memo(_fold_word)
+
+
+def _squeeze(word: str) -> str:
+    """A word without its typed repeats; "kk", "cccd" (no vowel) are abbreviations."""
+    if _TYPO_REPEAT_RE.search(word) and _VOWEL_RE.search(word):
+        return _collapse_repeats(word)
+    return word
 
 
 def _collapse_repeats(word: str) -> str:
@@ -77,6 +117,9 @@ def _collapse_repeats(word: str) -> str:
         return letter * 2 if letter in "uo" else letter
 
     return _REPEAT_RE.sub(squeeze, word)
+
+
+_SQUEEZED_WORDS = _Memo(_squeeze)
 
 
 class Token(NamedTuple):
@@ -172,7 +215,7 @@ def _careful_tokens(folded: str) -> Columns:
 
 
 def _raw_columns(text: str) -> Columns:
-    folded = text.translate(_TABLE)
+    folded = fold(text)
     columns = _careful_tokens(folded) if _MARK in folded else _plain_tokens(folded)
     if "=" in text or ":" in text or ";" in text or "^" in text:
         laughs = [("haha", m.start(), m.end(), WORD, None) for m in _LAUGH_RE.finditer(text)]
@@ -201,10 +244,7 @@ def _plain_tokens(folded: str) -> Columns:
             texts[i] = _boundary(surface)
         elif surface.isdigit() and len(surface) <= 12:
             values[i] = int(surface)
-    # where typed repeats are ("cuuuu", "nhott"): only those words are squeezed
-    for at in {bisect_right(starts, m.start()) - 1 for m in _TYPO_REPEAT_RE.finditer(folded)}:
-        if _VOWEL_RE.search(texts[at]):
-            texts[at] = _collapse_repeats(texts[at])
+    texts = list(map(_SQUEEZED_WORDS.__getitem__, texts))  # "cuuuu" → "cuu", "nhott" → "nhot"
     return Columns(texts, starts, ends, kinds, values)
 
 
@@ -265,7 +305,11 @@ def _expand(columns: Columns, lexicon: Lexicon) -> Columns:
     edits = []
     for i in compress(range(len(texts)), map(rewritable.__contains__, texts)):
         words = _rewrite(columns, i, lexicon)
-        if words is not None:
+        if words is None:
+            continue
+        if len(words) == 1:
+            texts[i] = words[0]  # "ko" → "khong": the columns are this call's own
+        else:
             start, end = columns.starts[i], columns.ends[i]
             edits.append((i, i + 1, [(word, start, end, WORD, None) for word in words]))
     return columns.splice(edits) if edits else columns
