@@ -32,15 +32,14 @@ class PhraseIndex:
     are grouped.
     """
 
-    _END = ""  # key of the payload list in a trie node; no token is empty
-
     def __init__(self, entries: Iterable[tuple[tuple[str, ...], Any]]):
-        self._root: dict = {}
+        trie: dict = {}
         for phrase, payload in entries:
-            node = self._root
+            node = trie
             for word in phrase:
                 node = node.setdefault(word, {})
-            node.setdefault(self._END, []).append(payload)
+            node.setdefault(_END, []).append(payload)
+        self._root: dict[str, _Node] = _freeze(trie)[0]
 
     def find(self, tokens: Sequence[Token]) -> list[Match]:
         """Every phrase occurrence, overlapping and nested ones included."""
@@ -54,7 +53,7 @@ class PhraseIndex:
     def find_in(self, texts: list[str], numbers: list[bool] | None) -> dict[str, list[Match]]:
         """find_by_kind() on the tokens' texts; `numbers` flags the number tokens (None
         when there are none)."""
-        end_key, root = self._END, self._root
+        root = self._root
         by_kind: dict[str, list[Match]] = {}
         n = len(texts)
         if numbers:  # a number may also start "#" phrases
@@ -63,52 +62,63 @@ class PhraseIndex:
             starts = compress(range(n), map(root.__contains__, texts))
         for i in starts:
             if numbers and numbers[i]:  # a number may start "#" phrases as well as literal ones
-                self._branching(root, i, i, texts, numbers, by_kind)
+                self._branching((root, ()), i, i, texts, numbers, by_kind)
                 continue
-            node = root[texts[i]]
+            children, payloads = root[texts[i]]
             j = i + 1
             while True:  # one path: words match themselves only
-                if end_key in node:  # _record(), inlined: this loop runs for every token
-                    for payload in node[end_key]:
-                        group = by_kind.get(payload.kind)
+                if payloads:  # _record(), inlined: this loop runs for every token
+                    for kind, payload in payloads:
+                        group = by_kind.get(kind)
                         if group is None:
-                            by_kind[payload.kind] = [_new_match(Match, (i, j, payload))]
+                            by_kind[kind] = [_new_match(Match, (i, j, payload))]
                         else:
                             group.append(_new_match(Match, (i, j, payload)))
                 if j >= n:
                     break
-                if numbers and numbers[j] and ANY_NUMBER in node:
-                    self._branching(node, i, j, texts, numbers, by_kind)
+                if numbers and numbers[j] and ANY_NUMBER in children:
+                    self._branching((children, payloads), i, j, texts, numbers, by_kind)
                     break
-                node = node.get(texts[j])
+                node = children.get(texts[j])
                 if node is None:
                     break
+                children, payloads = node
                 j += 1
         return by_kind
 
-    def _branching(self, start: dict, i: int, j: int, texts: list[str], numbers: list[bool],
+    def _branching(self, start: _Node, i: int, j: int, texts: list[str], numbers: list[bool],
                    by_kind: dict[str, list[Match]]) -> None:
         """Walk on from `start` at token j, where a number may match itself or "#"."""
-        end_key, n = self._END, len(texts)
+        n = len(texts)
         stack = [(start, j)]
         while stack:
-            node, j = stack.pop()
+            (children, _), j = stack.pop()
             if j >= n:
                 continue
             for key in (texts[j], ANY_NUMBER) if numbers[j] else (texts[j],):
-                child = node.get(key)
+                child = children.get(key)
                 if child is not None:
-                    payloads = child.get(end_key)
-                    if payloads:
-                        _record(by_kind, i, j + 1, payloads)
+                    _record(by_kind, i, j + 1, child[1])
                     stack.append((child, j + 1))
 
 
-def _record(by_kind: dict[str, list[Match]], i: int, j: int, payloads: list) -> None:
-    for payload in payloads:
-        group = by_kind.get(payload.kind)
+# A trie node: the nodes after it by next word, and the (kind, payload) of each phrase
+# that ends at it.
+_Node = tuple[dict[str, "_Node"], tuple[tuple[str, Any], ...]]
+_END = ""  # while building: the key of a node's payload list (no token is empty)
+
+
+def _freeze(node: dict) -> _Node:
+    payloads = tuple((payload.kind, payload) for payload in node.get(_END, ()))
+    return {word: _freeze(child) for word, child in node.items() if word != _END}, payloads
+
+
+def _record(by_kind: dict[str, list[Match]], i: int, j: int,
+            payloads: tuple[tuple[str, Any], ...]) -> None:
+    for kind, payload in payloads:
+        group = by_kind.get(kind)
         if group is None:
-            group = by_kind[payload.kind] = []
+            group = by_kind[kind] = []
         group.append(_new_match(Match, (i, j, payload)))
 
 
