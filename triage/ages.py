@@ -124,11 +124,12 @@ def _after_birth_word(texts: list[str], i: int, birth_words: list[tuple[str, ...
                                                or texts[gap_end - 1].isdigit()):
         gap_end -= 1
     for end in range(gap_end, i + 1):
-        if end < i and texts[end] not in _DATE_FILLERS and not texts[end].isdigit():
+        if end == 0 or end < i and texts[end] not in _DATE_FILLERS and not texts[end].isdigit():
             continue
+        last = texts[end - 1]
         for phrase in birth_words:
             start = end - len(phrase)
-            if start >= 0 and tuple(texts[start:end]) == phrase:
+            if phrase[-1] == last and start >= 0 and tuple(texts[start:end]) == phrase:
                 return True
     return False
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 
 from .children import ChildFacts, find_children
 from .dates import RECENT_DAYS, elapsed_days, received_date
@@ -26,6 +27,7 @@ from .result import BANDS, FUNCTIONS, LEVELS, Reason, TriageResult
 from .ruleset import Combo, RuleSet, load_rules
 
 IVR_HINTS = frozenset({"danger_now", "report", "support", "operator"})
+_RANK = {level: rank for rank, level in enumerate(LEVELS)}  # low 0 ... critical 3
 MAX_TEXT = 200_000  # code points read; a longer text is cut (its verdict stays valid)
 
 
@@ -164,7 +166,7 @@ def _when(sentence: int, timeline: Timeline) -> dict[str, bool]:
 
 
 def _lower(level: str, to: str) -> str:
-    return to if LEVELS.index(level) > LEVELS.index(to) else level
+    return to if _RANK[level] > _RANK[to] else level
 
 
 def _start_then_longest(match: Match) -> tuple[int, int]:
@@ -280,8 +282,11 @@ def _combo_fired(combo: Combo, fired: list[_Fired]) -> _Fired:
 # -- the verdict --------------------------------------------------------------------
 
 
+_level_of = attrgetter("level")
+
+
 def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
-    level = max((f.level for f in fired), key=LEVELS.index, default="low")
+    level = max(map(_level_of, fired), key=_RANK.__getitem__, default="low")
     if doc.spans("ctx:prank"):
         level = "low"  # a prank, a child playing with the phone
     if doc.spans("ctx:awareness") and level in ("low", "medium"):
@@ -289,7 +294,7 @@ def _level(doc: Document, fired: list[_Fired], ivr: str | None) -> str:
     if doc.spans("ctx:legal_question") and level in ("medium", "high"):
         offered = any(f.family == "means" for f in fired)  # recruitment, luring, deception
         if level == "high" or not offered:
-            level = LEVELS[LEVELS.index(level) - 1]  # asks whether a practice is legal
+            level = LEVELS[_RANK[level] - 1]  # asks whether a practice is legal
     clear = {" ".join(doc.texts[m.start:m.end])
              for m in doc.spans("ctx:all_clear")}
     if clear and (level != "critical" or len(clear) >= 2):

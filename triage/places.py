@@ -125,7 +125,9 @@ class Gazetteer:
         if not isinstance(sender, str):
             return None
         raw = sender.strip()
-        digits = re.sub(r"[\s\-().]", "", raw)
+        if raw.startswith("+84"):
+            return None  # the usual case: a Vietnamese number
+        digits = _NUMBER_PUNCTUATION_RE.sub("", raw)
         if digits.startswith("+"):
             digits = digits[1:]
         elif digits.startswith("00"):
@@ -139,6 +141,9 @@ class Gazetteer:
             if country:
                 return country
         return None
+
+
+_NUMBER_PUNCTUATION_RE = re.compile(r"[\s\-().]")
 
 
 # -- places named in a text --------------------------------------------------------
