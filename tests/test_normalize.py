@@ -5,8 +5,11 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import triage
+from triage import normalize
 from triage.normalize import NUMBER, PUNCT, WORD, fold, tokenize
 
 
@@ -238,3 +241,35 @@ def test_lone_number_words_stay_words(text, expected, lexicon):
     tokens = tokenize(text, lexicon)
     assert [t.text for t in tokens] == expected
     assert all(t.kind == WORD for t in tokens)
+
+
+# -- folding word by word gives what folding every character gives --------------------
+
+
+# Vietnamese letters in both forms, digits, joiners, boundaries, combining marks, "²",
+# a lone surrogate, emoji, other scripts, and several kinds of space.
+_TRICKY = "aăâbcdđeêghiklmnoôơpqrstuưvxyAĐÊƠ0123456789 .,!?;:/\n\t-_=)(^" \
+          "áàảãạếềểễệốồổỗộớờởỡợứừửữựýỳỷỹỵ\u0301\u0300\u0309\u0303\u0323" \
+          "²½Ⅻ①漢字١٢ß\u00aa\u00a0\u3000\u200d\ud800😀  "
+
+
+@given(st.text(alphabet=_TRICKY, max_size=80))
+def test_fold_by_words_equals_folding_each_character(text):
+    """fold() folds non-ASCII text word by word through a memo; it must equal folding
+    every character (str.translate with the fold table)."""
+    assert fold(text) == text.translate(normalize._TABLE)
+
+
+@given(st.text(max_size=60))
+def test_fold_of_any_text_equals_folding_each_character(text):
+    assert fold(text) == text.translate(normalize._TABLE)
+
+
+def test_fold_memo_stays_bounded():
+    """Odd input cannot grow the memo without end: long words are not kept, and it
+    starts afresh at its limit."""
+    memo = normalize._Memo(str.upper, limit=3)
+    assert [memo[w] for w in "abcd"] == ["A", "B", "C", "D"]
+    assert len(memo) == 1  # cleared at the limit, then "d" kept
+    assert memo["x" * 100] == "X" * 100
+    assert len(memo) == 1
