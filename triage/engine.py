@@ -123,12 +123,14 @@ def _judge(doc: Document, rules: RuleSet, sender: object, received: date | None,
 def _indicators(doc: Document, timeline: Timeline) -> list[_Fired]:
     """Indicators that survive their context, lowered to medium when past or over."""
     size = len(doc.texts)
-    harmless = cover(size, doc.spans("ctx:harmless") + doc.spans("ctx:family_plea"))
-    returned_cover = cover(size, timeline.returned_spans)
+    harmless_spans = doc.spans("ctx:harmless") + doc.spans("ctx:family_plea")
+    harmless = cover(size, harmless_spans) if harmless_spans else None
+    returned_cover = cover(size, timeline.returned_spans) if timeline.returned_spans else None
     fired = []
     for match in _one_per_span(doc.spans("indicator")):
         indicator = match.payload.entry
-        if covered(match, harmless) or max(returned_cover[match.start:match.end]):
+        if harmless and covered(match, harmless) \
+                or returned_cover and max(returned_cover[match.start:match.end]):
             continue
         if match.payload.ambiguous and not has_cue(doc, match, indicator.cues):
             continue
