@@ -1,0 +1,27 @@
+"""Hotline 111: the web app (webhooks, console, API) and its command line.
+
+    >>> from hotline import create_app
+    >>> app = create_app({"DATABASE_URL": "sqlite://"})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from . import config as _config
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the app from the environment; `config` overrides single settings."""
+    from . import database, health
+
+    app = Flask(__name__)
+    app.config.update(_config.load(overrides=config))
+    database.init_app(app)
+    app.register_blueprint(health.bp)
+    return app
+
+
+__all__ = ["create_app"]

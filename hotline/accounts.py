@@ -1,0 +1,89 @@
+"""Users and API tokens: password hashing (argon2) and bearer tokens (stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .models import ROLES, ApiToken, User
+
+MIN_PASSWORD_LENGTH = 12
+TOKEN_PREFIX = "h111_"
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """A request about users or tokens that cannot be carried out; the message says why."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in email):
+        raise AccountError(f"not an email address: {email!r}")
+    return email
+
+
+def create_user(db: Session, email: str, password: str, role: str,
+                office_code: str | None = None, phone: str | None = None) -> User:
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role == "focal_point" and not office_code:
+        raise AccountError("a focal point needs --office: the office whose tips they see")
+    if role != "focal_point" and office_code:
+        raise AccountError("only focal points belong to an office")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if db.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise AccountError(f"a user {email} exists already")
+    user = User(email=email, password_hash=hash_password(password), role=role,
+                office_code=office_code, phone=phone)
+    db.add(user)
+    db.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # shown once; only its hash is stored
+
+
+def create_token(db: Session, email: str, name: str = "api") -> NewToken:
+    user = db.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise AccountError(f"no user {email}")
+    if not user.active:
+        raise AccountError(f"{user.email} is not active")
+    if user.role == "focal_point":
+        # Until routing scopes tokens by office, a focal point's token could read every tip.
+        raise AccountError("tokens for focal points come with the routing directory")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name, token_hash=token_hash(secret),
+                     prefix=secret[:len(TOKEN_PREFIX) + 6])
+    db.add(token)
+    db.flush()
+    return NewToken(token, secret)
+
+
+def token_hash(secret: str) -> str:
+    """Tokens are long and random, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,110 @@
+"""The `hotline` command: database, users, tokens, keys."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from routing.db import make_engine
+
+from . import accounts, migrate
+from . import config as _config
+
+
+def _settings() -> dict:
+    try:
+        return _config.load()
+    except _config.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session in one transaction, committed when the block ends without error."""
+    engine = make_engine(_settings()["DATABASE_URL"])
+    try:
+        with Session(engine) as db_session, db_session.begin():
+            yield db_session
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def main() -> None:
+    """Hotline 111: intake, triage and routing of tips."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Bring the schema to a revision."""
+    settings = _settings()
+    _ensure_sqlite_directory(settings["DATABASE_URL"])
+    migrate.upgrade(settings["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Take the schema back to a revision ("base": empty)."""
+    migrate.downgrade(_settings()["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+@main.group()
+def user() -> None:
+    """Console users."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--office", "office_code", help="focal points: their office's code")
+@click.option("--phone", help="operators: the number calls are connected to")
+def user_create(email: str, role: str, office_code: str | None, phone: str | None) -> None:
+    """Create a user; the password is read from standard input (one line)."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with _session() as db_session:
+        try:
+            created = accounts.create_user(db_session, email, password, role, office_code, phone)
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"created {created.role} {created.email}")
+
+
+@main.group()
+def token() -> None:
+    """API bearer tokens."""
+
+
+@token.command("create")
+@click.option("--user", "email", required=True, help="the token acts as this user")
+@click.option("--name", default="api", show_default=True, help="what the token is for")
+def token_create(email: str, name: str) -> None:
+    """Create a token and print it once (only its hash is kept)."""
+    with _session() as db_session:
+        try:
+            new = accounts.create_token(db_session, email, name)
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(new.secret)

@@ -1,0 +1,72 @@
+"""Configuration from environment variables, with development defaults.
+
+``HOTLINE_ENV=production`` refuses to start on a default secret: a forgotten variable
+must stop the service, not run it with a key that is in the source code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+DEVELOPMENT_SECRET_KEY = "development-secret-key-not-for-production"
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run the service; the message says what to set."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None) -> dict:
+    """The app's configuration: environment variables, then explicit overrides."""
+    from .crypto import DEVELOPMENT_DATA_KEY  # the Vault's own development key
+
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("HOTLINE_DATA_DIR") or "var").resolve()
+    config = {
+        "HOTLINE_ENV": env.get("HOTLINE_ENV") or "development",
+        "SECRET_KEY": env.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
+        "HOTLINE_DATA_KEY": env.get("HOTLINE_DATA_KEY") or DEVELOPMENT_DATA_KEY,
+        "HOTLINE_DATA_DIR": str(data_dir),
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}",
+        "REDIS_URL": env.get("REDIS_URL") or None,  # None: `hotline run` embeds one
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://localhost:5000").rstrip("/"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID") or "",
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or "",
+        "TWILIO_AUTH_TOKEN_SECONDARY": env.get("TWILIO_AUTH_TOKEN_SECONDARY") or "",
+        "TWILIO_NUMBER": env.get("TWILIO_NUMBER") or "",
+        "THREAD_WINDOW_HOURS": _int(env, "THREAD_WINDOW_HOURS", 24),
+        "MAX_CONTENT_LENGTH": 64 * 1024,  # larger requests get 413
+        "READY_TIMEOUT_SECONDS": _int(env, "READY_TIMEOUT_SECONDS", 2),
+    }
+    config.update(overrides or {})
+    check(config)
+    return config
+
+
+def check(config: Mapping) -> None:
+    """Refuse what cannot run: an unknown environment, defaults in production."""
+    from .crypto import DEVELOPMENT_DATA_KEY
+
+    environment = config["HOTLINE_ENV"]
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"HOTLINE_ENV must be one of {', '.join(ENVIRONMENTS)}, "
+                          f"got {environment!r}")
+    if environment != "production":
+        return
+    if config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY:
+        raise ConfigError("HOTLINE_ENV=production needs SECRET_KEY set to a secret of its own")
+    if DEVELOPMENT_DATA_KEY in str(config["HOTLINE_DATA_KEY"]).replace(",", " ").split():
+        raise ConfigError("HOTLINE_ENV=production needs HOTLINE_DATA_KEY set to keys of its "
+                          "own (generate one with `hotline keys generate`)")
