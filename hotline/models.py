@@ -250,3 +250,5 @@ class AuditEvent(Base):
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)  # never victim text
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+    tip: Mapped[Tip | None] = relationship()

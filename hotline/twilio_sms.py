@@ -1,0 +1,93 @@
+"""`POST /twilio/sms`: an inbound SMS becomes (part of) a tip before Twilio gets its answer.
+
+Every request must carry a valid `X-Twilio-Signature` over the public URL Twilio called
+(behind a TLS proxy `request.url` is not that URL), or it is refused with 403 and
+nothing is stored. The answer is always empty TwiML: only an operator, from the console,
+ever texts a caller back, and only when the caller's safety record allows it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from routing.db import utcnow
+
+from . import database, intake
+from .models import AuditEvent
+from .phones import mask, parse_number
+
+bp = Blueprint("twilio_sms", __name__)
+log = logging.getLogger(__name__)
+
+
+def twilio_signed(view):
+    """Refuse (403) a request whose X-Twilio-Signature matches neither auth token."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if not _signature_valid():
+            log.warning("refused %s: bad or missing X-Twilio-Signature", request.path)
+            abort(403, "invalid Twilio signature")
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def _signature_valid() -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    tokens = [current_app.config["TWILIO_AUTH_TOKEN"],
+              current_app.config["TWILIO_AUTH_TOKEN_SECONDARY"]]  # during a rotation
+    if not signature or not any(tokens):
+        return False
+    url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
+    params = request.form.to_dict(flat=True)
+    return any(token and RequestValidator(token).validate(url, params, signature)
+               for token in tokens)
+
+
+def empty_twiml() -> Response:
+    return Response(str(MessagingResponse()), mimetype="application/xml")
+
+
+@bp.post("/twilio/sms")
+@twilio_signed
+def inbound_sms():
+    sid = request.form.get("MessageSid", "").strip()
+    if not sid or len(sid) > 64:
+        abort(400, "MessageSid is missing or malformed")
+    body = request.form.get("Body", "")
+    number = parse_number(request.form.get("From"))
+    vault = current_app.extensions["hotline.vault"]
+    window = timedelta(hours=current_app.config["THREAD_WINDOW_HOURS"])
+    db = database.session()
+    for _attempt in range(3):
+        try:
+            with db.begin():
+                received = intake.receive_sms(db, vault, provider="twilio", provider_id=sid,
+                                              number=number, body=body, received_at=utcnow(),
+                                              thread_window=window)
+                if not received.duplicate:
+                    db.add(AuditEvent(action="sms.received", tip=received.tip,
+                                      remote_addr=request.remote_addr,
+                                      detail={"provider": "twilio",
+                                              "new_tip": received.new_tip}))
+            break
+        except IntegrityError:
+            # A concurrent delivery stored the same message, or the same new caller, first:
+            # try again, and find it stored (a duplicate) or join it (a new message).
+            db.rollback()
+    else:
+        log.error("sms not stored after three attempts")
+        abort(503, "try again")
+    if received.duplicate:
+        log.info("duplicate delivery of an SMS answered without storing")
+    else:
+        log.info("sms stored in %s from %s", received.tip.reference, mask(number))
+    return empty_twiml()
