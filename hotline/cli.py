@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from routing.db import make_engine
 
-from . import accounts, migrate
+from . import accounts, crypto, migrate
 from . import config as _config
+from .keys import rotate_all
 
 
 def _settings() -> dict:
@@ -108,3 +109,36 @@ def token_create(email: str, name: str) -> None:
         except accounts.AccountError as error:
             raise click.ClickException(str(error)) from None
     click.echo(new.secret)
+
+
+@main.group()
+def keys() -> None:
+    """Data encryption keys (HOTLINE_DATA_KEY)."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new data key (put it first in HOTLINE_DATA_KEY to rotate to it)."""
+    click.echo(crypto.generate_key())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt everything under the first key of HOTLINE_DATA_KEY and re-hash callers."""
+    settings = _settings()
+    try:
+        vault = crypto.Vault(settings["HOTLINE_DATA_KEY"])
+    except crypto.DataKeyError as error:
+        raise click.ClickException(str(error)) from None
+    engine = make_engine(settings["DATABASE_URL"])
+    try:
+        done = rotate_all(engine, vault)
+    except crypto.DecryptError:
+        raise click.ClickException(
+            "a stored value opens with none of the keys in HOTLINE_DATA_KEY: put the key "
+            "it was written with back in the list, after the new one") from None
+    finally:
+        engine.dispose()
+    for column, count in sorted(done.reencrypted.items()):
+        click.echo(f"{column}: {count} re-encrypted")
+    click.echo(f"callers re-hashed: {done.rehashed}; current key {vault.fingerprint}")
