@@ -15,15 +15,19 @@ from . import config as _config
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app from the environment; `config` overrides single settings."""
-    from . import database, health, twilio_sms
+    from routing.db import utcnow
+
+    from . import database, gateway, health, twilio_sms
     from .crypto import Vault
 
     app = Flask(__name__)
     app.config.update(_config.load(overrides=config))
     app.extensions["hotline.vault"] = Vault(app.config["HOTLINE_DATA_KEY"])
+    app.extensions["hotline.clock"] = utcnow  # tests pass a clock of their own
     database.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_sms.bp)
+    app.register_blueprint(gateway.bp)
     return app
 
 

@@ -28,6 +28,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _gateways(value: str) -> dict[str, str]:
+    from .gateway import parse_gateways
+
+    try:
+        return parse_gateways(value)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None) -> dict:
     """The app's configuration: environment variables, then explicit overrides."""
     from .crypto import DEVELOPMENT_DATA_KEY  # the Vault's own development key
@@ -47,6 +56,7 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "TWILIO_AUTH_TOKEN_SECONDARY": env.get("TWILIO_AUTH_TOKEN_SECONDARY") or "",
         "TWILIO_NUMBER": env.get("TWILIO_NUMBER") or "",
         "THREAD_WINDOW_HOURS": _int(env, "THREAD_WINDOW_HOURS", 24),
+        "HOTLINE_GATEWAYS": _gateways(env.get("HOTLINE_GATEWAYS") or ""),
         "MAX_CONTENT_LENGTH": 64 * 1024,  # larger requests get 413
         "READY_TIMEOUT_SECONDS": _int(env, "READY_TIMEOUT_SECONDS", 2),
     }

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import triage
 
 from .crypto import Vault
-from .models import Caller, Message, Tip, TipCounter, TriageRun
+from .models import AuditEvent, Caller, Message, Tip, TipCounter, TriageRun
 from .phones import CallerNumber
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -102,6 +102,31 @@ def receive_sms(db: Session, vault: Vault, *, provider: str, provider_id: str,
     db.flush()
     judge(db, tip, body, number.sender, received_at, message_offsets=[[message.id, 0]])
     return Received(tip, message, new_tip=True, duplicate=False)
+
+
+def store_sms(db: Session, vault: Vault, *, provider: str, provider_id: str,
+              number: CallerNumber, body: str, received_at: datetime,
+              thread_window: timedelta, remote_addr: str | None) -> Received:
+    """receive_sms() in a transaction of its own, with its audit event; a conflict with a
+    concurrent delivery (the same message, or the same new caller) is tried again, and
+    then finds the message stored or joins the caller's tip."""
+    for attempt in range(3):
+        try:
+            with db.begin():
+                received = receive_sms(db, vault, provider=provider, provider_id=provider_id,
+                                       number=number, body=body, received_at=received_at,
+                                       thread_window=thread_window)
+                if not received.duplicate:
+                    db.add(AuditEvent(action="sms.received", tip=received.tip,
+                                      remote_addr=remote_addr,
+                                      detail={"provider": provider,
+                                              "new_tip": received.new_tip}))
+            return received
+        except IntegrityError:
+            db.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def new_tip(db: Session, *, channel: str, caller: Caller | None, at: datetime,

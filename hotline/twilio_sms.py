@@ -17,10 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from routing.db import utcnow
-
 from . import database, intake
-from .models import AuditEvent
 from .phones import mask, parse_number
 
 bp = Blueprint("twilio_sms", __name__)
@@ -66,24 +63,13 @@ def inbound_sms():
     number = parse_number(request.form.get("From"))
     vault = current_app.extensions["hotline.vault"]
     window = timedelta(hours=current_app.config["THREAD_WINDOW_HOURS"])
-    db = database.session()
-    for _attempt in range(3):
-        try:
-            with db.begin():
-                received = intake.receive_sms(db, vault, provider="twilio", provider_id=sid,
-                                              number=number, body=body, received_at=utcnow(),
-                                              thread_window=window)
-                if not received.duplicate:
-                    db.add(AuditEvent(action="sms.received", tip=received.tip,
-                                      remote_addr=request.remote_addr,
-                                      detail={"provider": "twilio",
-                                              "new_tip": received.new_tip}))
-            break
-        except IntegrityError:
-            # A concurrent delivery stored the same message, or the same new caller, first:
-            # try again, and find it stored (a duplicate) or join it (a new message).
-            db.rollback()
-    else:
+    try:
+        received = intake.store_sms(database.session(), vault, provider="twilio",
+                                    provider_id=sid, number=number, body=body,
+                                    received_at=current_app.extensions["hotline.clock"](),
+                                    thread_window=window,
+                                    remote_addr=request.remote_addr)
+    except IntegrityError:
         log.error("sms not stored after three attempts")
         abort(503, "try again")
     if received.duplicate:
