@@ -1,0 +1,248 @@
+"""The JSON API under /api: tips for operators' tools and other systems.
+
+Bearer tokens (`hotline token create`) act with their user's role. Every read and change
+writes an audit event; a listing writes one event naming the references it returned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from sqlalchemy import String, cast, select
+from werkzeug.exceptions import HTTPException
+
+from . import database
+from .accounts import token_hash
+from .models import (
+    FUNCTIONS,
+    OUTCOMES,
+    TIP_STATUSES,
+    URGENCIES,
+    ApiToken,
+    AuditEvent,
+    Tip,
+    TriageOverride,
+    User,
+)
+from .phones import mask, parse_number
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+PAGE_DEFAULT, PAGE_MAX = 50, 200
+API_ROLES = ("operator", "supervisor", "admin")
+
+
+@bp.errorhandler(HTTPException)
+def _json_error(error: HTTPException):
+    return jsonify(error=error.description), error.code
+
+
+@bp.before_request
+def _authenticate() -> None:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        abort(401, "send Authorization: Bearer <token>")
+    db = database.session()
+    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret.strip()),
+                                             ApiToken.revoked_at.is_(None)))
+    if token is None or not token.user.active:
+        abort(401, "unknown or revoked token")
+    if token.user.role not in API_ROLES:
+        abort(403, "this token's role may not use the tip API")
+    token.last_used_at = _now()
+    db.commit()
+    g.user = db.get(User, token.user_id)
+
+
+def _now() -> datetime:
+    return current_app.extensions["hotline.clock"]()
+
+
+def _audit(action: str, tip: Tip | None = None, **detail) -> None:
+    database.session().add(AuditEvent(action=action, tip=tip, user_id=g.user.id, at=_now(),
+                                      remote_addr=request.remote_addr, detail=detail))
+
+
+def _tip_or_404(reference: str) -> Tip:
+    tip = database.session().scalar(select(Tip).where(Tip.reference == reference))
+    if tip is None:
+        abort(404, f"no tip {reference}")
+    return tip
+
+
+def _summary(tip: Tip) -> dict:
+    return {
+        "reference": tip.reference, "status": tip.status, "outcome": tip.outcome,
+        "channel": tip.channel, "created_at": tip.created_at.isoformat(),
+        "last_activity_at": tip.last_activity_at.isoformat(), "urgency": tip.urgency,
+        "child_involved": tip.child_involved, "functions": tip.functions,
+        "overridden": tip.overridden, "claimed_by": _email(tip.claimed_by_id),
+        "routed_at": tip.routed_at.isoformat() if tip.routed_at else None,
+    }
+
+
+def _email(user_id: int | None) -> str | None:
+    return database.session().get(User, user_id).email if user_id else None
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+@bp.get("/tips")
+def list_tips():
+    """Newest first; `after` is the `next` cursor of the previous page."""
+    query = select(Tip).order_by(Tip.id.desc())
+    args = request.args
+    if "status" in args:
+        query = query.where(Tip.status == _one_of("status", args["status"], TIP_STATUSES))
+    if "urgency" in args:
+        query = query.where(Tip.urgency == _one_of("urgency", args["urgency"], URGENCIES))
+    if "child" in args:
+        child = _one_of("child", args["child"].lower(), ("true", "false")) == "true"
+        query = query.where(Tip.child_involved.is_(child))
+    if "function" in args:
+        function = _one_of("function", args["function"], FUNCTIONS)
+        # the names are a closed set, so the quoted name matches exactly in the JSON text
+        query = query.where(cast(Tip.functions, String).like(f'%"{function}"%'))
+    if "since" in args:
+        query = query.where(Tip.created_at >= _aware_time("since", args["since"]))
+    if "after" in args:
+        query = query.where(Tip.id < _whole("after", args["after"], 1, None))
+    limit = _whole("limit", args.get("limit", str(PAGE_DEFAULT)), 1, PAGE_MAX)
+    tips = database.session().scalars(query.limit(limit + 1)).all()
+    page, more = tips[:limit], len(tips) > limit
+    _audit("tip.list", references=[t.reference for t in page])
+    database.session().commit()
+    return jsonify(tips=[_summary(t) for t in page], next=page[-1].id if more else None)
+
+
+@bp.get("/tips/<reference>")
+def get_tip(reference: str):
+    tip = _tip_or_404(reference)
+    vault = current_app.extensions["hotline.vault"]
+    caller = tip.caller
+    detail = _summary(tip) | {
+        "triage": tip.triage, "rules_version": tip.rules_version,
+        "messages": [{"direction": m.direction, "received_at": m.received_at.isoformat(),
+                      "body": vault.decrypt(m.body_encrypted), "too_long": m.too_long}
+                     for m in tip.messages],
+        "overrides": [{"at": o.created_at.isoformat(), "by": _email(o.user_id),
+                       "reason": o.reason, "changes": o.changes} for o in tip.overrides],
+        "caller": None if caller is None else {
+            "number": mask(parse_number(vault.decrypt(caller.number_encrypted)))
+            if caller.number_encrypted else "(withheld)",
+            "country": caller.country, "safe_to_call": caller.safe_to_call,
+            "safe_to_text": caller.safe_to_text, "safe_hours": caller.safe_hours,
+            "phone_shared": caller.phone_shared,
+            "consent": {f: getattr(caller, f"consent_{f}") for f in FUNCTIONS},
+        },
+    }
+    _audit("tip.read", tip)
+    database.session().commit()
+    return jsonify(detail)
+
+
+# -- changing --------------------------------------------------------------------------
+
+
+@bp.post("/tips/<reference>/claim")
+def claim_tip(reference: str):
+    tip = _tip_or_404(reference)
+    if tip.status == "closed":
+        abort(409, f"{reference} is closed")
+    if tip.claimed_by_id not in (None, g.user.id):
+        abort(409, f"{reference} is claimed by {_email(tip.claimed_by_id)}")
+    tip.claimed_by_id = g.user.id
+    if tip.status == "new":
+        tip.status = "claimed"
+    _audit("tip.claim", tip)
+    database.session().commit()
+    return jsonify(_summary(tip))
+
+
+@bp.post("/tips/<reference>/status")
+def set_status(reference: str):
+    body = _json_body()
+    tip = _tip_or_404(reference)
+    status = _one_of("status", body.get("status"), TIP_STATUSES)
+    outcome = body.get("outcome")
+    if status == "closed":
+        outcome = _one_of("outcome", outcome, OUTCOMES)
+    elif outcome is not None:
+        abort(400, "an outcome goes only with status closed")
+    before = (tip.status, tip.outcome)
+    tip.status, tip.outcome = status, outcome
+    tip.closed_at = _now() if status == "closed" else None
+    _audit("tip.status", tip, before=list(before), after=[status, outcome])
+    database.session().commit()
+    return jsonify(_summary(tip))
+
+
+@bp.post("/tips/<reference>/override")
+def override_triage(reference: str):
+    body = _json_body()
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        abort(400, "a reason is required")
+    tip = _tip_or_404(reference)
+    changes = {}
+    if "urgency" in body:
+        changes["urgency"] = [tip.urgency, _one_of("urgency", body["urgency"], URGENCIES)]
+    if "child_involved" in body:
+        if not isinstance(body["child_involved"], bool):
+            abort(400, "child_involved must be true or false")
+        changes["child_involved"] = [tip.child_involved, body["child_involved"]]
+    if "functions" in body:
+        functions = body["functions"]
+        if not isinstance(functions, list) or any(f not in FUNCTIONS for f in functions):
+            abort(400, f"functions must be a list of {', '.join(FUNCTIONS)}")
+        changes["functions"] = [tip.functions, [f for f in FUNCTIONS if f in functions]]
+    changes = {field: values for field, values in changes.items() if values[0] != values[1]}
+    if not changes:
+        abort(400, "name at least one of urgency, child_involved, functions that changes")
+    for field, (_, after) in changes.items():
+        setattr(tip, field, after)
+    tip.overridden = True
+    tip.routed_at = None  # the new verdict must be routed again
+    database.session().add(TriageOverride(tip=tip, user_id=g.user.id, created_at=_now(),
+                                          reason=reason.strip(), changes=changes))
+    _audit("tip.override", tip, fields=sorted(changes))
+    database.session().commit()
+    return jsonify(_summary(tip))
+
+
+# -- input -------------------------------------------------------------------------------
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "the body must be a JSON object")
+    return body
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        abort(400, f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def _whole(name: str, value: str, low: int, high: int | None) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        abort(400, f"{name} must be a whole number")
+    if number < low or (high is not None and number > high):
+        abort(400, f"{name} must be between {low} and {high}" if high else
+              f"{name} must be at least {low}")
+    return number
+
+
+def _aware_time(name: str, value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        abort(400, f"{name} must be an ISO 8601 time with its offset")
+    if parsed.tzinfo is None:
+        abort(400, f"{name} needs its offset (e.g. +07:00)")
+    return parsed

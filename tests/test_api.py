@@ -1,0 +1,213 @@
+"""The tip API: bearer tokens, listing with filters and keyset pages, reading, claims,
+status, overrides, and an audit event for every read and change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import accounts, create_app, intake
+from hotline.models import ApiToken, AuditEvent, Tip, TriageOverride
+from hotline.phones import parse_number
+
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+PASSWORD = "a long enough password"
+TEXTS = {
+    "SM1": ("+84911111111", "em 14 tuoi bi nhot o quan karaoke, cuu em"),  # critical, child
+    "SM2": ("+84922222222", "cho hoi tong dai 111 co mat phi khong"),  # low
+    "SM3": ("+84933333333", "chi toi bi lua sang Campuchia, bi giu ho chieu"),  # consular
+}
+
+
+@pytest.fixture
+def app(db_url):
+    app = create_app({"DATABASE_URL": db_url})
+    app.extensions["hotline.clock"] = lambda: NOW
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        vault = app.extensions["hotline.vault"]
+        for k, (sid, (number, body)) in enumerate(TEXTS.items()):
+            intake.receive_sms(db, vault, provider="twilio", provider_id=sid,
+                               number=parse_number(number), body=body,
+                               received_at=NOW - timedelta(minutes=10 - k),
+                               thread_window=timedelta(hours=24))
+    yield app
+    app.extensions["hotline.engine"].dispose()
+
+
+def _token(app, email, role, **extra) -> str:
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        accounts.create_user(db, email, PASSWORD, role, **extra)
+        if role == "focal_point":
+            return ""
+        return accounts.create_token(db, email).secret
+
+
+@pytest.fixture
+def operator(app):
+    return {"Authorization": f"Bearer {_token(app, 'op@example.vn', 'operator')}"}
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _events(app, action):
+    with Session(app.extensions["hotline.engine"]) as db:
+        return db.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                          .order_by(AuditEvent.id)).all()
+
+
+# -- who may ask --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer h111_wrong", "Basic abc"])
+def test_requests_without_a_valid_token_get_401(client, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/api/tips", headers=headers)
+    assert response.status_code == 401 and "error" in response.json
+
+
+def test_a_revoked_token_is_refused(app, client, operator):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        db.scalar(select(ApiToken)).revoked_at = NOW
+    assert client.get("/api/tips", headers=operator).status_code == 401
+
+
+def test_the_token_records_its_last_use(app, client, operator):
+    client.get("/api/tips", headers=operator)
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.scalar(select(ApiToken.last_used_at)) == NOW
+
+
+# -- listing ---------------------------------------------------------------------------
+
+
+def test_listing_is_newest_first_and_audited(app, client, operator):
+    response = client.get("/api/tips", headers=operator)
+    assert response.status_code == 200
+    refs = [t["reference"] for t in response.json["tips"]]
+    assert refs == ["111-261123-0003", "111-261123-0002", "111-261123-0001"]
+    assert response.json["next"] is None
+    (event,) = _events(app, "tip.list")
+    assert event.detail == {"references": refs} and event.user_id is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("urgency=critical", ["111-261123-0001"]),
+        ("child=true", ["111-261123-0001"]),
+        ("function=consular", ["111-261123-0003"]),
+        ("status=new", ["111-261123-0003", "111-261123-0002", "111-261123-0001"]),
+        ("status=closed", []),
+        ("since=2026-11-23T09:51:30%2B07:00", ["111-261123-0003"]),
+    ],
+)
+def test_listing_filters(client, operator, query, expected):
+    response = client.get(f"/api/tips?{query}", headers=operator)
+    assert [t["reference"] for t in response.json["tips"]] == expected
+
+
+def test_keyset_pages_cover_every_tip_once(client, operator):
+    seen, cursor = [], None
+    while True:
+        url = "/api/tips?limit=2" + (f"&after={cursor}" if cursor else "")
+        page = client.get(url, headers=operator).json
+        seen += [t["reference"] for t in page["tips"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == ["111-261123-0003", "111-261123-0002", "111-261123-0001"]
+
+
+@pytest.mark.parametrize(
+    ("query", "complaint"),
+    [("status=open", "status must be"), ("urgency=urgent", "urgency must be"),
+     ("child=maybe", "child must be"), ("function=army", "function must be"),
+     ("since=yesterday", "ISO 8601"), ("since=2026-11-23T08:00:00", "offset"),
+     ("limit=0", "limit must be"), ("limit=500", "limit must be"), ("after=x", "whole")],
+)
+def test_bad_filters_get_a_clear_400(app, client, operator, query, complaint):
+    response = client.get(f"/api/tips?{query}", headers=operator)
+    assert response.status_code == 400 and complaint in response.json["error"]
+    assert _events(app, "tip.list") == []
+
+
+# -- one tip ----------------------------------------------------------------------------------
+
+
+def test_reading_a_tip_shows_the_thread_and_is_audited(app, client, operator):
+    response = client.get("/api/tips/111-261123-0001", headers=operator)
+    assert response.status_code == 200
+    tip = response.json
+    assert tip["urgency"] == "critical" and tip["triage"]["child_involved"] is True
+    assert tip["messages"][0]["body"] == TEXTS["SM1"][1]
+    assert tip["caller"]["number"].endswith("111") and "91111" not in tip["caller"]["number"]
+    assert tip["caller"]["safe_to_text"] is False and tip["caller"]["phone_shared"] is True
+    (event,) = _events(app, "tip.read")
+    assert event.tip_id is not None
+
+
+def test_an_unknown_reference_is_404(client, operator):
+    response = client.get("/api/tips/111-261123-9999", headers=operator)
+    assert response.status_code == 404 and "no tip" in response.json["error"]
+
+
+# -- claims, status, overrides ----------------------------------------------------------
+
+
+def test_claiming_a_tip(app, client, operator):
+    response = client.post("/api/tips/111-261123-0001/claim", headers=operator)
+    assert response.status_code == 200
+    assert response.json["status"] == "claimed" and response.json["claimed_by"] == "op@example.vn"
+    other = {"Authorization": f"Bearer {_token(app, 'op2@example.vn', 'operator')}"}
+    response = client.post("/api/tips/111-261123-0001/claim", headers=other)
+    assert response.status_code == 409 and "op@example.vn" in response.json["error"]
+    assert len(_events(app, "tip.claim")) == 1
+
+
+def test_closing_needs_an_outcome(app, client, operator):
+    url = "/api/tips/111-261123-0002/status"
+    assert client.post(url, json={"status": "closed"}, headers=operator).status_code == 400
+    assert client.post(url, json={"status": "in_progress", "outcome": "prank"},
+                       headers=operator).status_code == 400
+    response = client.post(url, json={"status": "closed", "outcome": "no_action"},
+                           headers=operator)
+    assert response.status_code == 200 and response.json["outcome"] == "no_action"
+    (event,) = _events(app, "tip.status")
+    assert event.detail == {"before": ["new", None], "after": ["closed", "no_action"]}
+
+
+def test_an_override_changes_the_verdict_and_keeps_the_reason(app, client, operator):
+    response = client.post("/api/tips/111-261123-0002/override", headers=operator,
+                           json={"urgency": "high", "functions": ["police"],
+                                 "reason": "caller said on the phone the child is held"})
+    assert response.status_code == 200
+    assert response.json["urgency"] == "high" and response.json["functions"] == ["police"]
+    assert response.json["overridden"] is True
+    with Session(app.extensions["hotline.engine"]) as db:
+        override = db.scalar(select(TriageOverride))
+        assert override.changes == {"urgency": ["low", "high"], "functions": [[], ["police"]]}
+        assert db.scalar(select(Tip).where(Tip.reference == "111-261123-0002")).triage[
+            "urgency"] == "low"  # triage's own result is kept beside the override
+    assert len(_events(app, "tip.override")) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [({"urgency": "high"}, "reason"), ({"urgency": "high", "reason": "  "}, "reason"),
+     ({"urgency": "urgent", "reason": "r"}, "urgency must be"),
+     ({"functions": ["army"], "reason": "r"}, "functions must be"),
+     ({"child_involved": "yes", "reason": "r"}, "true or false"),
+     ({"urgency": "low", "reason": "nothing changes"}, "at least one")],
+)
+def test_bad_overrides_change_nothing(app, client, operator, body, complaint):
+    response = client.post("/api/tips/111-261123-0002/override", json=body, headers=operator)
+    assert response.status_code == 400 and complaint in response.json["error"]
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.scalar(select(TriageOverride)) is None
+        assert not db.scalar(select(Tip).where(Tip.reference == "111-261123-0002")).overridden
