@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import String, cast, select
 from werkzeug.exceptions import HTTPException
 
-from . import database
+from . import database, intake
 from .accounts import token_hash
 from .models import (
     FUNCTIONS,
@@ -21,6 +21,7 @@ from .models import (
     URGENCIES,
     ApiToken,
     AuditEvent,
+    Message,
     Tip,
     TriageOverride,
     User,
@@ -143,6 +144,41 @@ def get_tip(reference: str):
 
 
 # -- changing --------------------------------------------------------------------------
+
+ENTERED_CHANNELS = ("walk_in", "email", "other_line")
+TEXT_MAX = 20_000
+
+
+@bp.post("/tips")
+def create_tip():
+    """A tip an operator enters: a walk-in, an email, a call on another line."""
+    body = _json_body()
+    channel = _one_of("channel", body.get("channel"), ENTERED_CHANNELS)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        abort(400, "text is required: what the person reported")
+    if len(text) > TEXT_MAX:
+        abort(400, f"text is longer than {TEXT_MAX} characters")
+    sender = body.get("from")
+    if sender is not None and not isinstance(sender, str):
+        abort(400, "from must be a string")
+    received_at = _aware_time("received_at", body["received_at"]) \
+        if body.get("received_at") is not None else _now()
+    db = database.session()
+    vault = current_app.extensions["hotline.vault"]
+    number = parse_number(sender) if sender else None
+    caller = intake.find_or_add_caller(db, vault, number) if number else None
+    tip = intake.new_tip(db, channel=channel, caller=caller, at=received_at,
+                         created_by_id=g.user.id)
+    message = Message(direction="in", provider="console", body_encrypted=vault.encrypt(text),
+                      body_length=len(text), received_at=received_at)
+    tip.messages.append(message)
+    db.flush()
+    intake.judge(db, tip, text, number.sender if number else None, received_at,
+                 message_offsets=[[message.id, 0]])
+    _audit("tip.create", tip, channel=channel)
+    db.commit()
+    return jsonify(_summary(tip)), 201
 
 
 @bp.post("/tips/<reference>/claim")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import triage
 from hotline import accounts, create_app, intake
 from hotline.models import ApiToken, AuditEvent, Tip, TriageOverride
 from hotline.phones import parse_number
@@ -211,3 +212,38 @@ def test_bad_overrides_change_nothing(app, client, operator, body, complaint):
     with Session(app.extensions["hotline.engine"]) as db:
         assert db.scalar(select(TriageOverride)) is None
         assert not db.scalar(select(Tip).where(Tip.reference == "111-261123-0002")).overridden
+
+
+# -- tips entered by operators ----------------------------------------------------------
+
+
+def test_an_operator_enters_a_walk_in_tip(app, client, operator):
+    text = "Chị Mai báo con gái 15 tuổi bị nhốt ở quán karaoke từ đêm qua"
+    response = client.post("/api/tips", headers=operator, json={
+        "channel": "walk_in", "text": text, "from": "0912 000 111"})
+    assert response.status_code == 201
+    tip = response.json
+    assert tip["reference"] == "111-261123-0004" and tip["channel"] == "walk_in"
+    verdict = triage.assess(text, sender="+84912000111", received_at=NOW)
+    assert (tip["urgency"], tip["child_involved"]) == (verdict.urgency, verdict.child_involved)
+    assert tip["child_involved"] is True
+    with Session(app.extensions["hotline.engine"]) as db:
+        stored = db.scalar(select(Tip).where(Tip.reference == tip["reference"]))
+        assert stored.created_by_id is not None and stored.caller is not None
+    assert len(_events(app, "tip.create")) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [({"channel": "sms", "text": "x"}, "channel must be"),
+     ({"channel": "email"}, "text is required"),
+     ({"channel": "email", "text": "   "}, "text is required"),
+     ({"channel": "email", "text": "x" * 20_001}, "longer than"),
+     ({"channel": "email", "text": "x", "from": 912}, "from must"),
+     ({"channel": "email", "text": "x", "received_at": "2026-11-23 08:00"}, "offset")],
+)
+def test_bad_entered_tips_store_nothing(app, client, operator, body, complaint):
+    response = client.post("/api/tips", json=body, headers=operator)
+    assert response.status_code == 400 and complaint in response.json["error"]
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert len(db.scalars(select(Tip)).all()) == 3
