@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,3 +144,58 @@ def keys_rotate() -> None:
     for column, count in sorted(done.reencrypted.items()):
         click.echo(f"{column}: {count} re-encrypted")
     click.echo(f"callers re-hashed: {done.rehashed}; current key {vault.fingerprint}")
+
+
+@main.command("worker")
+def worker() -> None:
+    """An RQ worker with its scheduler, on REDIS_URL."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from .run import QUEUES
+
+    url = _settings()["REDIS_URL"]
+    if not url:
+        raise click.ClickException("REDIS_URL is not set (`hotline run` embeds a Redis)")
+    connection = Redis.from_url(url)
+    Worker([Queue(name, connection=connection) for name in QUEUES],
+           connection=connection).work(with_scheduler=True)
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Everything on one machine: migrations, a demo login, Redis, a worker, the web."""
+    from pathlib import Path
+
+    from . import create_app
+    from .run import seed_demo, start_embedded_redis, start_worker
+
+    settings = _settings()
+    _ensure_sqlite_directory(settings["DATABASE_URL"])
+    migrate.upgrade(settings["DATABASE_URL"])
+    with _session() as db_session:
+        demo = seed_demo(db_session)
+    redis_server, redis_url = None, settings["REDIS_URL"]
+    if not redis_url:
+        redis_server, redis_url = start_embedded_redis(Path(settings["HOTLINE_DATA_DIR"]))
+        os.environ["REDIS_URL"] = redis_url
+    worker_process = start_worker(redis_url)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as on Ctrl-C: clean up
+    click.echo(f"Hotline 111 on http://{host}:{port}  (Redis: {redis_url})")
+    click.echo(f"demo operator: {demo.email}  password: {demo.password}")
+    click.echo(f"demo API token: {demo.token}", nl=True)
+    click.echo(f"  curl -H 'Authorization: Bearer {demo.token}' http://{host}:{port}/api/tips")
+    try:
+        create_app({"REDIS_URL": redis_url}).run(host=host, port=port, threaded=True,
+                                                 use_reloader=False)
+    finally:
+        worker_process.terminate()
+        worker_process.wait(timeout=10)
+        if redis_server is not None:
+            redis_server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
