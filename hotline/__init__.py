@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import redis
 from flask import Flask
 
 from . import config as _config
@@ -24,6 +25,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config.update(_config.load(overrides=config))
     app.extensions["hotline.vault"] = Vault(app.config["HOTLINE_DATA_KEY"])
     app.extensions["hotline.clock"] = utcnow  # tests pass a clock of their own
+    app.extensions["hotline.redis"] = redis.Redis.from_url(
+        app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1) \
+        if app.config["REDIS_URL"] else None
     database.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_sms.bp)

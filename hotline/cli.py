@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -158,8 +159,33 @@ def worker() -> None:
     if not url:
         raise click.ClickException("REDIS_URL is not set (`hotline run` embeds a Redis)")
     connection = Redis.from_url(url)
+    threading.Thread(target=_sweep_forever, args=(_settings(),), daemon=True).start()
     Worker([Queue(name, connection=connection) for name in QUEUES],
            connection=connection).work(with_scheduler=True)
+
+
+SWEEP_EVERY_SECONDS = 60
+
+
+def _sweep_forever(settings: dict) -> None:
+    """The worker's sweep: work the database says is due and Redis may have lost."""
+    import logging
+    import time
+
+    from sqlalchemy.orm import sessionmaker
+
+    from routing.db import utcnow
+
+    from . import retriage
+
+    sessions = sessionmaker(make_engine(settings["DATABASE_URL"]))
+    vault = crypto.Vault(settings["HOTLINE_DATA_KEY"])
+    while True:
+        try:
+            retriage.sweep(sessions, vault, utcnow())
+        except Exception:  # the database is down: try again at the next round
+            logging.getLogger(__name__).exception("sweep failed")
+        time.sleep(SWEEP_EVERY_SECONDS)
 
 
 @main.command("run")

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import database, intake
 from .phones import mask, parse_number
+from .retriage import after_joining
 
 bp = Blueprint("gateway", __name__)
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ def gateway_sms():
             remote_addr=request.remote_addr)
     except IntegrityError:
         abort(503, "try again")
+    if not received.duplicate and not received.new_tip:
+        after_joining(received.tip.id)
     if not received.duplicate:
         log.info("gateway sms stored in %s from %s", received.tip.reference, mask(number))
     return jsonify(reference=received.tip.reference, duplicate=received.duplicate)

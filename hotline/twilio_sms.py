@@ -19,6 +19,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from . import database, intake
 from .phones import mask, parse_number
+from .retriage import after_joining
 
 bp = Blueprint("twilio_sms", __name__)
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def inbound_sms():
     except IntegrityError:
         log.error("sms not stored after three attempts")
         abort(503, "try again")
+    if not received.duplicate and not received.new_tip:
+        after_joining(received.tip.id)
     if received.duplicate:
         log.info("duplicate delivery of an SMS answered without storing")
     else:

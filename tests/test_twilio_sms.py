@@ -169,3 +169,24 @@ def test_concurrent_first_messages_of_a_new_caller_are_all_kept(postgres_url):
         assert _count(app, Tip) == 1
     finally:
         app.extensions["hotline.engine"].dispose()
+
+
+def test_a_joining_message_asks_for_a_rerun_of_triage(db_url, redis_url):
+    import redis
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    app = create_app({"DATABASE_URL": db_url, "PUBLIC_BASE_URL": PUBLIC,
+                      "TWILIO_AUTH_TOKEN": TOKEN, "REDIS_URL": redis_url})
+    try:
+        _post(app, _form(sid="SM1"))
+        _post(app, _form(sid="SM2", body="ho dang den"))
+        connection = redis.Redis.from_url(redis_url)
+        registry = ScheduledJobRegistry(queue=Queue("hotline", connection=connection))
+        with Session(app.extensions["hotline.engine"]) as db:
+            tip_id = db.scalar(select(Tip.id))
+        assert registry.get_job_ids() == [f"retriage-{tip_id}"]
+        connection.close()
+    finally:
+        app.extensions["hotline.engine"].dispose()
+        app.extensions["hotline.redis"].close()
