@@ -28,6 +28,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    return value in ("1", "true", "yes", "on")
+
+
 def _gateways(value: str) -> dict[str, str]:
     from .gateway import parse_gateways
 
@@ -58,6 +67,11 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "THREAD_WINDOW_HOURS": _int(env, "THREAD_WINDOW_HOURS", 24),
         "HOTLINE_GATEWAYS": _gateways(env.get("HOTLINE_GATEWAYS") or ""),
         "MAX_CONTENT_LENGTH": 64 * 1024,  # larger requests get 413
+        "VOICE_RECORDING": _flag(env, "VOICE_RECORDING", False),  # the menu announces it
+        "VOICE_SPEECH": _flag(env, "VOICE_SPEECH", True),  # speech recognition in the menu
+        "VOICE_QUEUE": env.get("VOICE_QUEUE") or "operators",
+        "VOICE_EMERGENCY_QUEUE": env.get("VOICE_EMERGENCY_QUEUE") or "emergency",
+        "VOICE_STORE_SECONDS": _int(env, "VOICE_STORE_SECONDS", 3),
         "READY_TIMEOUT_SECONDS": _int(env, "READY_TIMEOUT_SECONDS", 2),
     }
     config.update(overrides or {})

@@ -1,0 +1,159 @@
+"""The voice menu: valid TwiML on every branch, one tip per CallSid, the caller always
+reaches a human, even with the database down."""
+
+from __future__ import annotations
+
+import socket
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
+
+from hotline import create_app
+from hotline.models import Call, Tip
+from hotline.twilio_voice import PROMPTS
+
+PUBLIC = "https://111.example.vn"
+TOKEN = "primary-auth-token-for-tests"
+
+
+@pytest.fixture
+def make_app(db_url):
+    apps = []
+
+    def make(**config):
+        app = create_app({"DATABASE_URL": db_url, "PUBLIC_BASE_URL": PUBLIC,
+                          "TWILIO_AUTH_TOKEN": TOKEN, **config})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["hotline.engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+def _post(app, path, form, token=TOKEN):
+    signature = RequestValidator(token).compute_signature(PUBLIC + path, form)
+    return app.test_client().post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def _call(sid="CA0001", **extra):
+    return {"CallSid": sid, "AccountSid": "AC123", "From": "+84912345678", "To": "+84111",
+            "CallStatus": "ringing", **extra}
+
+
+def _xml(response) -> ET.Element:
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    root = ET.fromstring(response.data)
+    assert root.tag == "Response"
+    return root
+
+
+def _count(app, model) -> int:
+    with Session(app.extensions["hotline.engine"]) as db:
+        return db.scalar(select(func.count()).select_from(model))
+
+
+def test_a_call_hears_the_vietnamese_menu(app):
+    root = _xml(_post(app, "/twilio/voice", _call()))
+    gather = root.find("Gather")
+    assert gather.get("language") == "vi-VN" and gather.get("input") == "dtmf speech"
+    assert gather.get("action") == "/twilio/voice/menu" and gather.get("numDigits") == "1"
+    says = [say.text for say in gather.findall("Say")]
+    assert all(say.get("language") == "vi-VN" and say.get("voice").startswith("Google.vi-VN")
+               for say in gather.findall("Say"))
+    assert any("bấm phím 1" in text for text in says)
+    assert not any("ghi âm" in text for text in says)  # recording is off: not announced
+    assert root.find("Redirect").text == "/twilio/voice/menu"  # no input: an operator
+
+
+def test_the_menu_announces_recording_when_it_is_on(make_app):
+    app = make_app(VOICE_RECORDING=True, VOICE_SPEECH=False)
+    gather = _xml(_post(app, "/twilio/voice", _call())).find("Gather")
+    says = " ".join(say.text for say in gather.findall("Say"))
+    assert PROMPTS["vi"]["recording"] in says and PROMPTS["vi"]["speech"] not in says
+    assert gather.get("input") == "dtmf"
+
+
+def test_each_call_is_one_tip(app):
+    _post(app, "/twilio/voice", _call())
+    _post(app, "/twilio/voice", _call())
+    assert _count(app, Tip) == 1 and _count(app, Call) == 1
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.scalar(select(Tip.channel)) == "voice"
+
+
+def test_pressing_1_goes_to_the_emergency_queue_and_makes_the_tip_critical(app):
+    _post(app, "/twilio/voice", _call())
+    root = _xml(_post(app, "/twilio/voice/menu", _call(Digits="1")))
+    assert root.find("Enqueue").text == "emergency"
+    with Session(app.extensions["hotline.engine"]) as db:
+        tip = db.scalar(select(Tip))
+        assert tip.urgency == "critical" and tip.functions == ["police"]
+        assert db.scalar(select(Call.ivr_choice)) == "danger_now"
+
+
+@pytest.mark.parametrize(("form", "queue"), [({}, "operators"), ({"Digits": ""}, "operators"),
+                                             ({"Digits": "0"}, "operators"),
+                                             ({"Digits": "7"}, "operators"),
+                                             ({"Digits": "9"}, "operators")])
+def test_silence_and_other_keys_reach_an_operator(app, form, queue):
+    root = _xml(_post(app, "/twilio/voice/menu", _call(**form)))
+    assert root.find("Enqueue").text == queue
+    assert root.find("Hangup") is None
+
+
+def test_english_gets_an_english_greeting(app):
+    root = _xml(_post(app, "/twilio/voice/menu", _call(Digits="9")))
+    assert root.find("Say").get("language") == "en-US"
+
+
+def test_speech_is_kept_as_a_transcript_and_triaged(app):
+    speech = "em mười bốn tuổi đang bị nhốt ở quán karaoke"
+    _xml(_post(app, "/twilio/voice/menu", _call(SpeechResult=speech)))
+    vault = app.extensions["hotline.vault"]
+    with Session(app.extensions["hotline.engine"]) as db:
+        call = db.scalar(select(Call))
+        assert call.ivr_choice == "report" and vault.decrypt(call.transcript_encrypted) == speech
+        assert call.tip.urgency == "critical" and call.tip.child_involved
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def silent_server():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield server.getsockname()[1]
+    server.close()
+
+
+@pytest.mark.parametrize("kind", ["down", "slow"])
+def test_with_the_database_down_or_slow_the_caller_still_reaches_a_human(make_app, kind,
+                                                                         silent_server):
+    port = _closed_port() if kind == "down" else silent_server
+    app = make_app(DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
+                                "?connect_timeout=30", VOICE_STORE_SECONDS=0.5)
+    assert _xml(_post(app, "/twilio/voice", _call())).find("Gather") is not None
+    assert _xml(_post(app, "/twilio/voice/menu", _call(Digits="1"))).find(
+        "Enqueue").text == "emergency"
+
+
+def test_unsigned_or_malformed_requests_are_refused(app):
+    assert _post(app, "/twilio/voice", _call(), token="wrong-token").status_code == 403
+    form = _call()
+    del form["CallSid"]
+    assert _post(app, "/twilio/voice", form).status_code == 400
+    assert _count(app, Tip) == 0
