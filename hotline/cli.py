@@ -223,5 +223,30 @@ def run(host: str, port: int) -> None:
             redis_server.shutdown()
 
 
+@main.command("fallback-twiml")
+def fallback_twiml() -> None:
+    """Print the static fallback TwiML with OPERATOR_NUMBERS (comma-separated) dialled in
+    turn: to be served elsewhere as Twilio's fallback URL for when the service is down."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    from .phones import parse_number
+
+    numbers = [n for n in os.environ.get("OPERATOR_NUMBERS", "").split(",") if n.strip()]
+    parsed = [parse_number(n) for n in numbers]
+    if not parsed or not all(n.valid for n in parsed):
+        raise click.ClickException("set OPERATOR_NUMBERS to the operators' phone numbers, "
+                                   "comma-separated (each must be a valid number)")
+    voice = {"language": "vi-VN", "voice": "Google.vi-VN-Standard-A"}
+    response = VoiceResponse()
+    response.say("Tổng đài 111 xin nghe. Xin vui lòng giữ máy, chúng tôi đang kết nối bạn "
+                 "với tư vấn viên.", **voice)
+    for number in parsed:
+        response.dial(timeout=25).number(number.e164)
+    response.say("Xin lỗi, hiện chưa có tư vấn viên. Xin để lại lời nhắn sau tiếng bíp.",
+                 **voice)
+    response.record(max_length=180, play_beep=True)
+    click.echo(str(response))
+
+
 if __name__ == "__main__":
     main()
