@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import database, intake
 from .accounts import token_hash
+from .inputs import aware_time, json_object, one_of, whole
 from .models import (
     FUNCTIONS,
     OUTCOMES,
@@ -95,21 +96,21 @@ def list_tips():
     query = select(Tip).order_by(Tip.id.desc())
     args = request.args
     if "status" in args:
-        query = query.where(Tip.status == _one_of("status", args["status"], TIP_STATUSES))
+        query = query.where(Tip.status == one_of("status", args["status"], TIP_STATUSES))
     if "urgency" in args:
-        query = query.where(Tip.urgency == _one_of("urgency", args["urgency"], URGENCIES))
+        query = query.where(Tip.urgency == one_of("urgency", args["urgency"], URGENCIES))
     if "child" in args:
-        child = _one_of("child", args["child"].lower(), ("true", "false")) == "true"
+        child = one_of("child", args["child"].lower(), ("true", "false")) == "true"
         query = query.where(Tip.child_involved.is_(child))
     if "function" in args:
-        function = _one_of("function", args["function"], FUNCTIONS)
+        function = one_of("function", args["function"], FUNCTIONS)
         # the names are a closed set, so the quoted name matches exactly in the JSON text
         query = query.where(cast(Tip.functions, String).like(f'%"{function}"%'))
     if "since" in args:
-        query = query.where(Tip.created_at >= _aware_time("since", args["since"]))
+        query = query.where(Tip.created_at >= aware_time("since", args["since"]))
     if "after" in args:
-        query = query.where(Tip.id < _whole("after", args["after"], 1, None))
-    limit = _whole("limit", args.get("limit", str(PAGE_DEFAULT)), 1, PAGE_MAX)
+        query = query.where(Tip.id < whole("after", args["after"], 1, None))
+    limit = whole("limit", args.get("limit", str(PAGE_DEFAULT)), 1, PAGE_MAX)
     tips = database.session().scalars(query.limit(limit + 1)).all()
     page, more = tips[:limit], len(tips) > limit
     _audit("tip.list", references=[t.reference for t in page])
@@ -152,8 +153,8 @@ TEXT_MAX = 20_000
 @bp.post("/tips")
 def create_tip():
     """A tip an operator enters: a walk-in, an email, a call on another line."""
-    body = _json_body()
-    channel = _one_of("channel", body.get("channel"), ENTERED_CHANNELS)
+    body = json_object()
+    channel = one_of("channel", body.get("channel"), ENTERED_CHANNELS)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         abort(400, "text is required: what the person reported")
@@ -162,7 +163,7 @@ def create_tip():
     sender = body.get("from")
     if sender is not None and not isinstance(sender, str):
         abort(400, "from must be a string")
-    received_at = _aware_time("received_at", body["received_at"]) \
+    received_at = aware_time("received_at", body["received_at"]) \
         if body.get("received_at") is not None else _now()
     db = database.session()
     vault = current_app.extensions["hotline.vault"]
@@ -198,12 +199,12 @@ def claim_tip(reference: str):
 
 @bp.post("/tips/<reference>/status")
 def set_status(reference: str):
-    body = _json_body()
+    body = json_object()
     tip = _tip_or_404(reference)
-    status = _one_of("status", body.get("status"), TIP_STATUSES)
+    status = one_of("status", body.get("status"), TIP_STATUSES)
     outcome = body.get("outcome")
     if status == "closed":
-        outcome = _one_of("outcome", outcome, OUTCOMES)
+        outcome = one_of("outcome", outcome, OUTCOMES)
     elif outcome is not None:
         abort(400, "an outcome goes only with status closed")
     before = (tip.status, tip.outcome)
@@ -216,14 +217,14 @@ def set_status(reference: str):
 
 @bp.post("/tips/<reference>/override")
 def override_triage(reference: str):
-    body = _json_body()
+    body = json_object()
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         abort(400, "a reason is required")
     tip = _tip_or_404(reference)
     changes = {}
     if "urgency" in body:
-        changes["urgency"] = [tip.urgency, _one_of("urgency", body["urgency"], URGENCIES)]
+        changes["urgency"] = [tip.urgency, one_of("urgency", body["urgency"], URGENCIES)]
     if "child_involved" in body:
         if not isinstance(body["child_involved"], bool):
             abort(400, "child_involved must be true or false")
@@ -245,40 +246,3 @@ def override_triage(reference: str):
     _audit("tip.override", tip, fields=sorted(changes))
     database.session().commit()
     return jsonify(_summary(tip))
-
-
-# -- input -------------------------------------------------------------------------------
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, "the body must be a JSON object")
-    return body
-
-
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        abort(400, f"{name} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _whole(name: str, value: str, low: int, high: int | None) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        abort(400, f"{name} must be a whole number")
-    if number < low or (high is not None and number > high):
-        abort(400, f"{name} must be between {low} and {high}" if high else
-              f"{name} must be at least {low}")
-    return number
-
-
-def _aware_time(name: str, value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        abort(400, f"{name} must be an ISO 8601 time with its offset")
-    if parsed.tzinfo is None:
-        abort(400, f"{name} needs its offset (e.g. +07:00)")
-    return parsed

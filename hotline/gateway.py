@@ -19,6 +19,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from . import database, intake
+from .inputs import aware_time, json_object
 from .phones import mask, parse_number
 from .retriage import after_joining
 
@@ -67,9 +68,7 @@ def gateway_sms():
             secret, request.headers.get("X-Hotline-Signature", ""), body, now):
         log.warning("refused /intake/sms: unknown gateway, bad or stale signature")
         abort(403, "invalid or stale gateway signature")
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        abort(400, "the body must be a JSON object")
+    payload = json_object()
     message_id, text = payload.get("message_id"), payload.get("text")
     if not isinstance(message_id, str) or not message_id.strip() or len(message_id) > 64:
         abort(400, "message_id must be a string of 1 to 64 characters")
@@ -78,7 +77,8 @@ def gateway_sms():
     sender = payload.get("from")
     if sender is not None and not isinstance(sender, str):
         abort(400, "from must be a string")
-    received_at = _received_at(payload.get("received_at"), now)
+    received_at = now if payload.get("received_at") is None \
+        else aware_time("received_at", payload["received_at"])
     number = parse_number(sender)
     try:
         received = intake.store_sms(
@@ -94,17 +94,3 @@ def gateway_sms():
     if not received.duplicate:
         log.info("gateway sms stored in %s from %s", received.tip.reference, mask(number))
     return jsonify(reference=received.tip.reference, duplicate=received.duplicate)
-
-
-def _received_at(value: object, now: datetime) -> datetime:
-    if value is None:
-        return now
-    if not isinstance(value, str):
-        abort(400, "received_at must be an ISO 8601 time with its offset")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        abort(400, "received_at must be an ISO 8601 time with its offset")
-    if parsed.tzinfo is None:
-        abort(400, "received_at needs its offset (e.g. +07:00)")
-    return parsed
