@@ -108,3 +108,52 @@ def redis_url(_redis_server):
     client.flushdb()
     client.close()
     return _redis_server
+
+
+# -- shared by the service's tests ------------------------------------------------------
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+from hotline.crypto import Vault, generate_key  # noqa: E402
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on this test's database, disposed afterwards."""
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def vault():
+    """A vault with a fresh data key."""
+    return Vault(generate_key())
+
+
+@pytest.fixture
+def silent_server():
+    """A socket that accepts connections and never answers: a "slow" service."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()

@@ -3,14 +3,13 @@ the append-only audit log, users and tokens from the command line."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
+from service_helpers import closed_port
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError, StatementError
 from sqlalchemy.orm import Session
@@ -89,39 +88,6 @@ def make_app():
         app.extensions["hotline.engine"].dispose()
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # closed again when the block ends
-
-
-@pytest.fixture
-def silent_server():
-    """A socket that accepts connections and never answers: a "slow" service."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    server.close()
-
-
 def test_healthz_answers(db_url, make_app):
     client = make_app({"DATABASE_URL": db_url}).test_client()
     assert client.get("/healthz").json == {"status": "ok"}
@@ -135,7 +101,7 @@ def test_readyz_ok_with_database_and_redis(db_url, redis_url, make_app):
 
 
 def test_readyz_reports_a_database_that_is_down(make_app):
-    down = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test"
+    down = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/test"
     response = make_app({"DATABASE_URL": down}).test_client().get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["database"].startswith("error")

@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from service_helpers import count_rows
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import create_app
@@ -42,8 +43,7 @@ def _post(app, payload, gateway="viettel", secret=SECRET, at=NOW, raw=None):
 
 
 def _count(app, model) -> int:
-    with Session(app.extensions["hotline.engine"]) as db:
-        return db.scalar(select(func.count()).select_from(model))
+    return count_rows(app.extensions["hotline.engine"], model)
 
 
 def test_a_signed_gateway_sms_becomes_a_tip(app):

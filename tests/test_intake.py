@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from service_helpers import count_rows
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -21,29 +22,12 @@ NUMBER = "+84912345678"
 DANGER = "cuu em voi, em 15 tuoi bi nhot o quan karaoke o Lang Son"
 
 
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def vault():
-    return Vault(generate_key())
-
-
 def _receive(engine, vault, sid, body=DANGER, number=NUMBER, at=T0):
     with Session(engine) as db, db.begin():
         got = intake.receive_sms(db, vault, provider="twilio", provider_id=sid,
                                  number=parse_number(number), body=body, received_at=at,
                                  thread_window=WINDOW)
         return got.tip.reference, got.new_tip, got.duplicate
-
-
-def _count(engine, model) -> int:
-    with Session(engine) as db:
-        return db.scalar(select(func.count()).select_from(model))
 
 
 # -- references --------------------------------------------------------------------------
@@ -136,7 +120,7 @@ def test_a_redelivered_sms_stores_nothing_new(engine, vault):
     first = _receive(engine, vault, "SM1")
     again = _receive(engine, vault, "SM1")
     assert again == (first[0], False, True)
-    assert _count(engine, Message) == 1 and _count(engine, Tip) == 1
+    assert count_rows(engine, Message) == 1 and count_rows(engine, Tip) == 1
 
 
 def test_an_sms_within_the_window_joins_the_open_tip(engine, vault):

@@ -16,23 +16,10 @@ from hotline import intake, retriage
 from hotline.crypto import Vault, generate_key
 from hotline.models import Tip, TriageRun
 from hotline.phones import parse_number
-from routing.db import make_engine
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 FIRST = "cho em hoi chut"
 SECOND = "em 14 tuoi dang bi nhot o quan karaoke"
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def vault():
-    return Vault(generate_key())
 
 
 def _receive(engine, vault, sid, body, at):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from service_helpers import count_rows
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
@@ -38,8 +39,7 @@ def _post(app, form, token=TOKEN, url=PUBLIC + "/twilio/sms", signature=None):
 
 
 def _count(app, model) -> int:
-    with Session(app.extensions["hotline.engine"]) as db:
-        return db.scalar(select(func.count()).select_from(model))
+    return count_rows(app.extensions["hotline.engine"], model)
 
 
 def test_a_signed_sms_is_stored_and_answered_with_empty_twiml(app):

@@ -3,11 +3,11 @@ reaches a human, even with the database down."""
 
 from __future__ import annotations
 
-import socket
 import xml.etree.ElementTree as ET
 
 import pytest
-from sqlalchemy import func, select
+from service_helpers import closed_port, count_rows
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
@@ -57,8 +57,7 @@ def _xml(response) -> ET.Element:
 
 
 def _count(app, model) -> int:
-    with Session(app.extensions["hotline.engine"]) as db:
-        return db.scalar(select(func.count()).select_from(model))
+    return count_rows(app.extensions["hotline.engine"], model)
 
 
 def test_a_call_hears_the_vietnamese_menu(app):
@@ -125,25 +124,10 @@ def test_speech_is_kept_as_a_transcript_and_triaged(app):
         assert call.tip.urgency == "critical" and call.tip.child_involved
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def silent_server():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    yield server.getsockname()[1]
-    server.close()
-
-
 @pytest.mark.parametrize("kind", ["down", "slow"])
 def test_with_the_database_down_or_slow_the_caller_still_reaches_a_human(make_app, kind,
                                                                          silent_server):
-    port = _closed_port() if kind == "down" else silent_server
+    port = closed_port() if kind == "down" else silent_server
     app = make_app(DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
                                 "?connect_timeout=30", VOICE_STORE_SECONDS=0.5)
     assert _xml(_post(app, "/twilio/voice", _call())).find("Gather") is not None
