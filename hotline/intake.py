@@ -110,7 +110,8 @@ def store_sms(db: Session, vault: Vault, *, provider: str, provider_id: str,
     """receive_sms() in a transaction of its own, with its audit event; a conflict with a
     concurrent delivery (the same message, or the same new caller) is tried again, and
     then finds the message stored or joins the caller's tip."""
-    for attempt in range(3):
+    attempts_left = 3
+    while True:
         try:
             with db.begin():
                 received = receive_sms(db, vault, provider=provider, provider_id=provider_id,
@@ -124,9 +125,9 @@ def store_sms(db: Session, vault: Vault, *, provider: str, provider_id: str,
             return received
         except IntegrityError:
             db.rollback()
-            if attempt == 2:
+            attempts_left -= 1
+            if not attempts_left:
                 raise
-    raise AssertionError("unreachable")
 
 
 def new_tip(db: Session, *, channel: str, caller: Caller | None, at: datetime,
