@@ -29,6 +29,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1) \
         if app.config["REDIS_URL"] else None
     database.init_app(app)
+    twilio_voice.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_sms.bp)
     app.register_blueprint(gateway.bp)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import ROLES, ApiToken, User
+from .phones import parse_number
 
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "h111_"
@@ -42,7 +43,10 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(db: Session, email: str, password: str, role: str,
-                office_code: str | None = None, phone: str | None = None) -> User:
+                office_code: str | None = None, phone: str | None = None,
+                client_identity: str | None = None) -> User:
+    """A console user. An operator's phone (stored in E.164) or Twilio Client identity is
+    how the voice line knows who is taking calls."""
     email = normalise_email(email)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -50,15 +54,28 @@ def create_user(db: Session, email: str, password: str, role: str,
         raise AccountError("a focal point needs --office: the office whose tips they see")
     if role != "focal_point" and office_code:
         raise AccountError("only focal points belong to an office")
+    phone = _operator_phone(phone) if phone else None
+    if (phone or client_identity) and role not in ("operator", "supervisor"):
+        raise AccountError("only operators and supervisors take calls (--phone, --client)")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if db.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise AccountError(f"a user {email} exists already")
+    if client_identity and db.scalar(select(func.count()).select_from(User).where(
+            User.client_identity == client_identity)):
+        raise AccountError(f"another user has the client identity {client_identity}")
     user = User(email=email, password_hash=hash_password(password), role=role,
-                office_code=office_code, phone=phone)
+                office_code=office_code, phone=phone, client_identity=client_identity)
     db.add(user)
     db.flush()
     return user
+
+
+def _operator_phone(phone: str) -> str:
+    number = parse_number(phone)
+    if not number.valid:
+        raise AccountError(f"not a valid phone number: {phone!r}")
+    return number.e164
 
 
 @dataclass(frozen=True)

@@ -84,13 +84,16 @@ def user() -> None:
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice(accounts.ROLES))
 @click.option("--office", "office_code", help="focal points: their office's code")
-@click.option("--phone", help="operators: the number calls are connected to")
-def user_create(email: str, role: str, office_code: str | None, phone: str | None) -> None:
+@click.option("--phone", help="operators: the phone they take calls on")
+@click.option("--client", "client_identity", help="operators: their Twilio Client identity")
+def user_create(email: str, role: str, office_code: str | None, phone: str | None,
+                client_identity: str | None) -> None:
     """Create a user; the password is read from standard input (one line)."""
     password = sys.stdin.readline().rstrip("\r\n")
     with _session() as db_session:
         try:
-            created = accounts.create_user(db_session, email, password, role, office_code, phone)
+            created = accounts.create_user(db_session, email, password, role, office_code,
+                                           phone, client_identity)
         except accounts.AccountError as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"created {created.role} {created.email}")
@@ -197,6 +200,7 @@ def run(host: str, port: int) -> None:
 
     from . import create_app
     from .run import seed_demo, start_embedded_redis, start_worker
+    from .twilio_voice import start_spool_replayer
 
     settings = _settings()
     _ensure_sqlite_directory(settings["DATABASE_URL"])
@@ -213,9 +217,10 @@ def run(host: str, port: int) -> None:
     click.echo(f"demo operator: {demo.email}  password: {demo.password}")
     click.echo(f"demo API token: {demo.token}", nl=True)
     click.echo(f"  curl -H 'Authorization: Bearer {demo.token}' http://{host}:{port}/api/tips")
+    app = create_app({"REDIS_URL": redis_url})
+    start_spool_replayer(app)
     try:
-        create_app({"REDIS_URL": redis_url}).run(host=host, port=port, threaded=True,
-                                                 use_reloader=False)
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
         worker_process.terminate()
         worker_process.wait(timeout=10)

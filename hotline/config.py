@@ -37,6 +37,21 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
+def _numbers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated phone numbers, each valid, in E.164."""
+    from .phones import parse_number
+
+    numbers = []
+    for raw in (env.get(name) or "").split(","):
+        if raw.strip():
+            number = parse_number(raw)
+            if not number.valid:
+                raise ConfigError(f"{name} holds something that is not a phone number: "
+                                  f"{raw.strip()!r}")
+            numbers.append(number.e164)
+    return tuple(numbers)
+
+
 def _gateways(value: str) -> dict[str, str]:
     from .gateway import parse_gateways
 
@@ -72,6 +87,11 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "VOICE_QUEUE": env.get("VOICE_QUEUE") or "operators",
         "VOICE_EMERGENCY_QUEUE": env.get("VOICE_EMERGENCY_QUEUE") or "emergency",
         "VOICE_STORE_SECONDS": _int(env, "VOICE_STORE_SECONDS", 3),
+        "VOICE_WAIT_SECONDS": _int(env, "VOICE_WAIT_SECONDS", 120),  # then a voicemail
+        "VOICE_EMERGENCY_WAIT_SECONDS": _int(env, "VOICE_EMERGENCY_WAIT_SECONDS", 300),
+        "VOICE_VOICEMAIL_SECONDS": _int(env, "VOICE_VOICEMAIL_SECONDS", 180),
+        "VOICE_SPOOL_SECONDS": _int(env, "VOICE_SPOOL_SECONDS", 30),  # spool replay period
+        "OPERATOR_NUMBERS": _numbers(env, "OPERATOR_NUMBERS"),
         "READY_TIMEOUT_SECONDS": _int(env, "READY_TIMEOUT_SECONDS", 2),
     }
     config.update(overrides or {})

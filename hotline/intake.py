@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import triage
 
 from .crypto import Vault
-from .models import AuditEvent, Call, Caller, Message, Tip, TipCounter, TriageRun
+from .models import AuditEvent, Caller, Message, Tip, TipCounter, TriageRun
 from .phones import CallerNumber
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -164,34 +164,3 @@ def _open_tip(db: Session, caller: Caller, active_since: datetime) -> Tip | None
     return db.scalar(select(Tip).where(Tip.caller_id == caller.id, Tip.status != "closed",
                                        Tip.last_activity_at >= active_since)
                      .order_by(Tip.last_activity_at.desc()).limit(1))
-
-
-# -- calls ------------------------------------------------------------------------------
-
-
-def record_call(db: Session, vault: Vault, at: datetime, call_sid: str,
-                number: CallerNumber) -> Call:
-    """The call's tip, keyed by CallSid: a second delivery finds the first."""
-    call = db.scalar(select(Call).where(Call.call_sid == call_sid))
-    if call is not None:
-        return call
-    caller = find_or_add_caller(db, vault, number)
-    tip = new_tip(db, channel="voice", caller=caller, at=at)
-    call = Call(call_sid=call_sid, tip=tip, started_at=at)
-    db.add(call)
-    db.flush()
-    return call
-
-
-def record_choice(db: Session, vault: Vault, at: datetime, call_sid: str, choice: str,
-                  speech: str, number: CallerNumber) -> Call:
-    """The caller's menu choice and what they said, judged by triage with the choice as
-    a hint (pressing 1 makes the tip critical until an operator reviews it)."""
-    call = record_call(db, vault, at, call_sid, number)
-    call.ivr_choice = choice
-    if speech:
-        call.transcript_encrypted = vault.encrypt(speech)
-    hint = choice if choice in ("danger_now", "report", "support", "operator") else "operator"
-    judge(db, call.tip, speech, number.sender, at, message_offsets=[],
-          hints={"ivr": hint})
-    return call

@@ -14,13 +14,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from .crypto import Vault
-from .models import Call, Caller, Message
+from .models import Call, Caller, Message, Recording
 
 # Every column that holds an encrypted value, by model.
 ENCRYPTED = {
     Caller: ("number_encrypted",),
     Message: ("body_encrypted",),
-    Call: ("transcript_encrypted", "recording_encrypted"),
+    Call: ("transcript_encrypted",),
+    Recording: ("url_encrypted",),
 }
 BATCH = 500
 

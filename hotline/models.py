@@ -34,6 +34,11 @@ CHANNELS = ("sms", "voice", "walk_in", "email", "other_line")
 URGENCIES = ("low", "medium", "high", "critical")
 FUNCTIONS = ("police", "consular", "border", "victim_support")
 DIRECTIONS = ("in", "out")
+# Twilio's CallStatus values, and what a voicemail or recorded conversation can be in.
+CALL_STATUSES = ("queued", "initiated", "ringing", "in-progress", "completed", "busy",
+                 "failed", "no-answer", "canceled")
+RECORDING_KINDS = ("voicemail", "conversation")
+RECORDING_STATUSES = ("in-progress", "completed", "absent", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -187,23 +192,54 @@ class Message(Base):
 
 
 class Call(Base):
-    """One call to 111: its IVR choice, who answered, how it ended."""
+    """One call to 111: its IVR choice, how long it queued, who answered, how it ended.
+
+    `status` is Twilio's CallStatus and only moves forward (status callbacks arrive out of
+    order or twice); `operator_call_sid` is the operator's own call leg that dequeued it.
+    """
 
     __tablename__ = "call"
+    __table_args__ = (CheckConstraint(_one_of("status", CALL_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="ringing")
     ivr_choice: Mapped[str | None] = mapped_column(String(16))
+    queue_result: Mapped[str | None] = mapped_column(String(24))  # Twilio's QueueResult
+    queue_seconds: Mapped[int | None] = mapped_column(Integer)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    operator_call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     transcript_encrypted: Mapped[str | None] = mapped_column(Text)
-    recording_encrypted: Mapped[str | None] = mapped_column(Text)  # recording reference
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tip: Mapped[Tip] = relationship(back_populates="calls")
+    recordings: Mapped[list[Recording]] = relationship(back_populates="call",
+                                                       order_by="Recording.id")
+
+
+class Recording(Base):
+    """A voicemail the caller left, or a recorded conversation (when recording is on).
+    The reference (Twilio's recording URL) is stored encrypted; the audio stays at Twilio."""
+
+    __tablename__ = "recording"
+    __table_args__ = (CheckConstraint(_one_of("kind", RECORDING_KINDS), name="kind"),
+                      CheckConstraint(_one_of("status", RECORDING_STATUSES), name="status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    url_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="recordings")
 
 
 class TriageRun(Base):

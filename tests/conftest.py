@@ -157,3 +157,33 @@ def silent_server():
     for connection in accepted:
         connection.close()
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path, monkeypatch):
+    """Every test's files (the voice spool, SQLite, Redis) stay under its own directory,
+    never in the checkout's ./var."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(data_dir))
+    return data_dir
+
+
+@pytest.fixture
+def make_app(db_url):
+    """Apps on this test's database, signed for Twilio as service_helpers signs;
+    `make_app(SETTING=value, ...)` overrides settings. Engines are disposed afterwards."""
+    from service_helpers import PUBLIC, TOKEN
+
+    from hotline import create_app
+
+    apps = []
+
+    def make(**config):
+        app = create_app({"DATABASE_URL": db_url, "PUBLIC_BASE_URL": PUBLIC,
+                          "TWILIO_AUTH_TOKEN": TOKEN, **config})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["hotline.engine"].dispose()

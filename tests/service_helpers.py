@@ -18,3 +18,33 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]  # closed again when the block ends
+
+
+# -- Twilio's side of a webhook ---------------------------------------------------------
+
+PUBLIC = "https://111.example.vn"  # PUBLIC_BASE_URL: what Twilio signs over
+TOKEN = "primary-auth-token-for-tests"
+
+
+def twilio_post(app, path: str, form: dict, token: str = TOKEN):
+    """POST as Twilio does: the form signed with twilio's own RequestValidator."""
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator(token).compute_signature(PUBLIC + path, form)
+    return app.test_client().post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def call_form(sid: str = "CA0001", **extra) -> dict:
+    return {"CallSid": sid, "AccountSid": "AC123", "From": "+84912345678", "To": "+84111",
+            "CallStatus": "ringing", **extra}
+
+
+def twiml(response):
+    """The response's TwiML root, checked to be well-formed XML."""
+    import xml.etree.ElementTree as ET
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/xml"
+    root = ET.fromstring(response.data)
+    assert root.tag == "Response"
+    return root

@@ -3,35 +3,13 @@ reaches a human, even with the database down."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 import pytest
-from service_helpers import closed_port, count_rows
+from service_helpers import call_form, closed_port, count_rows, twilio_post, twiml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.request_validator import RequestValidator
 
-from hotline import create_app
 from hotline.models import Call, Tip
 from hotline.twilio_voice import PROMPTS
-
-PUBLIC = "https://111.example.vn"
-TOKEN = "primary-auth-token-for-tests"
-
-
-@pytest.fixture
-def make_app(db_url):
-    apps = []
-
-    def make(**config):
-        app = create_app({"DATABASE_URL": db_url, "PUBLIC_BASE_URL": PUBLIC,
-                          "TWILIO_AUTH_TOKEN": TOKEN, **config})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["hotline.engine"].dispose()
 
 
 @pytest.fixture
@@ -39,29 +17,12 @@ def app(make_app):
     return make_app()
 
 
-def _post(app, path, form, token=TOKEN):
-    signature = RequestValidator(token).compute_signature(PUBLIC + path, form)
-    return app.test_client().post(path, data=form, headers={"X-Twilio-Signature": signature})
-
-
-def _call(sid="CA0001", **extra):
-    return {"CallSid": sid, "AccountSid": "AC123", "From": "+84912345678", "To": "+84111",
-            "CallStatus": "ringing", **extra}
-
-
-def _xml(response) -> ET.Element:
-    assert response.status_code == 200 and response.mimetype == "application/xml"
-    root = ET.fromstring(response.data)
-    assert root.tag == "Response"
-    return root
-
-
 def _count(app, model) -> int:
     return count_rows(app.extensions["hotline.engine"], model)
 
 
 def test_a_call_hears_the_vietnamese_menu(app):
-    root = _xml(_post(app, "/twilio/voice", _call()))
+    root = twiml(twilio_post(app, "/twilio/voice", call_form()))
     gather = root.find("Gather")
     assert gather.get("language") == "vi-VN" and gather.get("input") == "dtmf speech"
     assert gather.get("action") == "/twilio/voice/menu" and gather.get("numDigits") == "1"
@@ -75,23 +36,23 @@ def test_a_call_hears_the_vietnamese_menu(app):
 
 def test_the_menu_announces_recording_when_it_is_on(make_app):
     app = make_app(VOICE_RECORDING=True, VOICE_SPEECH=False)
-    gather = _xml(_post(app, "/twilio/voice", _call())).find("Gather")
+    gather = twiml(twilio_post(app, "/twilio/voice", call_form())).find("Gather")
     says = " ".join(say.text for say in gather.findall("Say"))
     assert PROMPTS["vi"]["recording"] in says and PROMPTS["vi"]["speech"] not in says
     assert gather.get("input") == "dtmf"
 
 
 def test_each_call_is_one_tip(app):
-    _post(app, "/twilio/voice", _call())
-    _post(app, "/twilio/voice", _call())
+    twilio_post(app, "/twilio/voice", call_form())
+    twilio_post(app, "/twilio/voice", call_form())
     assert _count(app, Tip) == 1 and _count(app, Call) == 1
     with Session(app.extensions["hotline.engine"]) as db:
         assert db.scalar(select(Tip.channel)) == "voice"
 
 
 def test_pressing_1_goes_to_the_emergency_queue_and_makes_the_tip_critical(app):
-    _post(app, "/twilio/voice", _call())
-    root = _xml(_post(app, "/twilio/voice/menu", _call(Digits="1")))
+    twilio_post(app, "/twilio/voice", call_form())
+    root = twiml(twilio_post(app, "/twilio/voice/menu", call_form(Digits="1")))
     assert root.find("Enqueue").text == "emergency"
     with Session(app.extensions["hotline.engine"]) as db:
         tip = db.scalar(select(Tip))
@@ -104,19 +65,19 @@ def test_pressing_1_goes_to_the_emergency_queue_and_makes_the_tip_critical(app):
                                              ({"Digits": "7"}, "operators"),
                                              ({"Digits": "9"}, "operators")])
 def test_silence_and_other_keys_reach_an_operator(app, form, queue):
-    root = _xml(_post(app, "/twilio/voice/menu", _call(**form)))
+    root = twiml(twilio_post(app, "/twilio/voice/menu", call_form(**form)))
     assert root.find("Enqueue").text == queue
     assert root.find("Hangup") is None
 
 
 def test_english_gets_an_english_greeting(app):
-    root = _xml(_post(app, "/twilio/voice/menu", _call(Digits="9")))
+    root = twiml(twilio_post(app, "/twilio/voice/menu", call_form(Digits="9")))
     assert root.find("Say").get("language") == "en-US"
 
 
 def test_speech_is_kept_as_a_transcript_and_triaged(app):
     speech = "em mười bốn tuổi đang bị nhốt ở quán karaoke"
-    _xml(_post(app, "/twilio/voice/menu", _call(SpeechResult=speech)))
+    twiml(twilio_post(app, "/twilio/voice/menu", call_form(SpeechResult=speech)))
     vault = app.extensions["hotline.vault"]
     with Session(app.extensions["hotline.engine"]) as db:
         call = db.scalar(select(Call))
@@ -130,14 +91,14 @@ def test_with_the_database_down_or_slow_the_caller_still_reaches_a_human(make_ap
     port = closed_port() if kind == "down" else silent_server
     app = make_app(DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
                                 "?connect_timeout=30", VOICE_STORE_SECONDS=0.5)
-    assert _xml(_post(app, "/twilio/voice", _call())).find("Gather") is not None
-    assert _xml(_post(app, "/twilio/voice/menu", _call(Digits="1"))).find(
+    assert twiml(twilio_post(app, "/twilio/voice", call_form())).find("Gather") is not None
+    assert twiml(twilio_post(app, "/twilio/voice/menu", call_form(Digits="1"))).find(
         "Enqueue").text == "emergency"
 
 
 def test_unsigned_or_malformed_requests_are_refused(app):
-    assert _post(app, "/twilio/voice", _call(), token="wrong-token").status_code == 403
-    form = _call()
+    assert twilio_post(app, "/twilio/voice", call_form(), token="wrong-token").status_code == 403
+    form = call_form()
     del form["CallSid"]
-    assert _post(app, "/twilio/voice", form).status_code == 400
+    assert twilio_post(app, "/twilio/voice", form).status_code == 400
     assert _count(app, Tip) == 0
