@@ -22,7 +22,8 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """Database and Redis reachable, each within a short deadline (a socket that never
-    answers must not hang the probe)."""
+    answers must not hang the probe). Also how many voice events wait in this machine's
+    spool: more than none means the database has been failing the voice line."""
     timeout = current_app.config["READY_TIMEOUT_SECONDS"]
     engine = current_app.extensions["hotline.engine"]
     redis_url = current_app.config.get("REDIS_URL")
@@ -39,7 +40,9 @@ def readyz():
         except Exception as error:  # the kind of failure only: no URLs or secrets
             results[name] = f"error: {type(error).__name__}"
     ready = all(value == "ok" for value in results.values())
-    return jsonify(status="ok" if ready else "unavailable", checks=results), (
+    spooled = current_app.extensions["hotline.spool"].pending()
+    return jsonify(status="ok" if ready else "unavailable", checks=results,
+                   voice_spool=spooled), (
         200 if ready else 503)
 
 

@@ -98,6 +98,14 @@ def test_readyz_ok_with_database_and_redis(db_url, redis_url, make_app):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json["checks"] == {"database": "ok", "redis": "ok"}
+    assert response.json["voice_spool"] == 0
+
+
+def test_readyz_counts_voice_events_waiting_in_the_spool(db_url, make_app):
+    app = make_app({"DATABASE_URL": db_url})
+    app.extensions["hotline.spool"].add({"event": "arrived", "call_sid": "CA1"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200 and response.json["voice_spool"] == 1
 
 
 def test_readyz_reports_a_database_that_is_down(make_app):
