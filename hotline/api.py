@@ -13,7 +13,7 @@ from sqlalchemy import String, cast, select
 from werkzeug.exceptions import HTTPException
 
 from . import database, intake
-from .accounts import token_hash
+from .accounts import AccountError, normalise_email, token_hash
 from .inputs import aware_time, json_object, one_of, whole
 from .models import (
     FUNCTIONS,
@@ -32,6 +32,8 @@ from .phones import mask, parse_number
 bp = Blueprint("api", __name__, url_prefix="/api")
 PAGE_DEFAULT, PAGE_MAX = 50, 200
 API_ROLES = ("operator", "supervisor", "admin")
+ASSIGNING_ROLES = ("supervisor", "admin")
+ASSIGNABLE_ROLES = ("operator", "supervisor")  # the people who work tips
 
 
 @bp.errorhandler(HTTPException)
@@ -65,8 +67,11 @@ def _audit(action: str, tip: Tip | None = None, **detail) -> None:
                                       remote_addr=request.remote_addr, detail=detail))
 
 
-def _tip_or_404(reference: str) -> Tip:
-    tip = database.session().scalar(select(Tip).where(Tip.reference == reference))
+def _tip_or_404(reference: str, lock: bool = False) -> Tip:
+    """`lock`: hold the tip's row until commit (PostgreSQL), so that of two requests
+    changing who holds a tip the second waits and then sees what the first did."""
+    query = select(Tip).where(Tip.reference == reference)
+    tip = database.session().scalar(query.with_for_update() if lock else query)
     if tip is None:
         abort(404, f"no tip {reference}")
     return tip
@@ -184,7 +189,9 @@ def create_tip():
 
 @bp.post("/tips/<reference>/claim")
 def claim_tip(reference: str):
-    tip = _tip_or_404(reference)
+    """The caller takes an unclaimed tip; claiming one's own tip again changes nothing.
+    A tip someone else holds is refused: only a supervisor moves it (assign)."""
+    tip = _tip_or_404(reference, lock=True)
     if tip.status == "closed":
         abort(409, f"{reference} is closed")
     if tip.claimed_by_id not in (None, g.user.id):
@@ -195,6 +202,49 @@ def claim_tip(reference: str):
     _audit("tip.claim", tip)
     database.session().commit()
     return jsonify(_summary(tip))
+
+
+@bp.post("/tips/<reference>/assign")
+def assign_tip(reference: str):
+    """A supervisor gives a tip to an operator or supervisor, or (`user: null`) frees it."""
+    if g.user.role not in ASSIGNING_ROLES:
+        abort(403, "only supervisors and admins may assign tips; operators claim them")
+    body = json_object()
+    if "user" not in body:
+        abort(400, "user is required: the assignee's email, or null to unassign")
+    assignee = _assignee(body["user"])
+    tip = _tip_or_404(reference, lock=True)
+    if tip.status == "closed":
+        abort(409, f"{reference} is closed")
+    before = _email(tip.claimed_by_id)
+    tip.claimed_by_id = assignee.id if assignee else None
+    if assignee and tip.status == "new":
+        tip.status = "claimed"
+    elif assignee is None and tip.status == "claimed":
+        tip.status = "new"  # back in the queue; work already started stays in_progress
+    _audit("tip.assigned", tip, **{"from": before, "to": assignee.email if assignee else None})
+    database.session().commit()
+    return jsonify(_summary(tip))
+
+
+def _assignee(email: object) -> User | None:
+    """The active operator or supervisor `email` names; None for null (unassign)."""
+    if email is None:
+        return None
+    if not isinstance(email, str):
+        abort(400, "user must be an email address or null")
+    try:
+        email = normalise_email(email)
+    except AccountError as error:
+        abort(400, str(error))
+    user = database.session().scalar(select(User).where(User.email == email))
+    if user is None:
+        abort(400, f"no user {email}")
+    if not user.active:
+        abort(400, f"{email} is not active")
+    if user.role not in ASSIGNABLE_ROLES:
+        abort(400, f"{email} has the role {user.role}; tips go to an operator or supervisor")
+    return user
 
 
 @bp.post("/tips/<reference>/status")

@@ -70,8 +70,10 @@ def gateway_sms():
         abort(403, "invalid or stale gateway signature")
     payload = json_object()
     message_id, text = payload.get("message_id"), payload.get("text")
-    if not isinstance(message_id, str) or not message_id.strip() or len(message_id) > 64:
-        abort(400, "message_id must be a string of 1 to 64 characters")
+    # An id is printable text; a NUL in it would even fail to store in PostgreSQL (500).
+    if not isinstance(message_id, str) or not message_id.strip() or len(message_id) > 64 \
+            or not message_id.isprintable():
+        abort(400, "message_id must be a string of 1 to 64 printable characters")
     if not isinstance(text, str):
         abort(400, "text must be a string")
     sender = payload.get("from")

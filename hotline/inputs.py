@@ -8,6 +8,13 @@ from flask import abort, request
 
 
 def json_object() -> dict:
+    """The body: a JSON object in UTF-8. Bytes that are not UTF-8 get a 400 that says so,
+    not "not a JSON object"; and Python's parser would even accept some of them (an
+    encoded surrogate, ED A0 80), which strict UTF-8 refuses."""
+    try:
+        request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError as error:
+        abort(400, f"the body is not valid UTF-8 (byte {error.start} cannot be decoded)")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "the body must be a JSON object")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.datastructures import MultiDict
 
 from . import database, intake
 from .phones import mask, parse_number
@@ -45,9 +47,27 @@ def _signature_valid() -> bool:
     if not signature or not any(tokens):
         return False
     url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
-    params = request.form.to_dict(flat=True)
+    params = twilio_form().to_dict(flat=True)
     return any(token and RequestValidator(token).validate(url, params, signature)
                for token in tokens)
+
+
+def twilio_form() -> MultiDict:
+    """The POSTed parameters, bytes that are not UTF-8 read as U+FFFD: the text the
+    signature is checked over and the view reads from.
+
+    Werkzeug (3.x) keeps an undecodable percent-escape as the literal text "%FF" and
+    drops the whole form for a raw undecodable byte; either way the signature, which
+    Twilio computes over decoded text, fails and a caller's message would be refused.
+    With replacement characters the message is kept and only the broken bytes are lost.
+    """
+    if "twilio_form" not in g:
+        form = MultiDict()
+        if request.mimetype == "application/x-www-form-urlencoded":
+            text = request.get_data(cache=True).decode("utf-8", "replace")
+            form = MultiDict(parse_qsl(text, keep_blank_values=True, errors="replace"))
+        g.twilio_form = form
+    return g.twilio_form
 
 
 def empty_twiml() -> Response:
@@ -57,11 +77,13 @@ def empty_twiml() -> Response:
 @bp.post("/twilio/sms")
 @twilio_signed
 def inbound_sms():
-    sid = request.form.get("MessageSid", "").strip()
-    if not sid or len(sid) > 64:
+    form = twilio_form()
+    sid = form.get("MessageSid", "").strip()
+    # Letters and digits only: a NUL in it could not be stored in PostgreSQL.
+    if not sid or len(sid) > 64 or not (sid.isascii() and sid.isalnum()):
         abort(400, "MessageSid is missing or malformed")
-    body = request.form.get("Body", "")
-    number = parse_number(request.form.get("From"))
+    body = form.get("Body", "")
+    number = parse_number(form.get("From"))
     vault = current_app.extensions["hotline.vault"]
     window = timedelta(hours=current_app.config["THREAD_WINDOW_HOURS"])
     try:

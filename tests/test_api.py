@@ -1,8 +1,9 @@
 """The tip API: bearer tokens, listing with filters and keyset pages, reading, claims,
-status, overrides, and an audit event for every read and change."""
+assignment, status, overrides, and an audit event for every read and change."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import triage
 from hotline import accounts, create_app, intake
-from hotline.models import ApiToken, AuditEvent, Tip, TriageOverride
+from hotline.models import ApiToken, AuditEvent, Tip, TriageOverride, User
 from hotline.phones import parse_number
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -60,6 +61,29 @@ def _events(app, action):
     with Session(app.extensions["hotline.engine"]) as db:
         return db.scalars(select(AuditEvent).where(AuditEvent.action == action)
                           .order_by(AuditEvent.id)).all()
+
+
+def _bearer(app, email, role) -> dict:
+    return {"Authorization": f"Bearer {_token(app, email, role)}"}
+
+
+def _holder(app, reference) -> tuple[str, str | None]:
+    """The tip's status and the email of whoever holds it."""
+    with Session(app.extensions["hotline.engine"]) as db:
+        tip = db.scalar(select(Tip).where(Tip.reference == reference))
+        holder = db.get(User, tip.claimed_by_id) if tip.claimed_by_id else None
+        return tip.status, holder.email if holder else None
+
+
+def _set_status(app, reference, status):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        db.scalar(select(Tip).where(Tip.reference == reference)).status = status
+
+
+def _close(app, reference):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        tip = db.scalar(select(Tip).where(Tip.reference == reference))
+        tip.status, tip.outcome, tip.closed_at = "closed", "no_action", NOW
 
 
 # -- who may ask --------------------------------------------------------------------------
@@ -171,6 +195,48 @@ def test_claiming_a_tip(app, client, operator):
     assert len(_events(app, "tip.claim")) == 1
 
 
+def test_claiming_ones_own_tip_again_changes_nothing(client, operator):
+    url = "/api/tips/111-261123-0001/claim"
+    first = client.post(url, headers=operator)
+    again = client.post(url, headers=operator)
+    assert again.status_code == 200 and again.json == first.json
+
+
+def test_a_supervisor_cannot_claim_a_tip_an_operator_holds(app, client, operator):
+    client.post("/api/tips/111-261123-0001/claim", headers=operator)
+    supervisor = _bearer(app, "sup@example.vn", "supervisor")
+    response = client.post("/api/tips/111-261123-0001/claim", headers=supervisor)
+    assert response.status_code == 409 and "op@example.vn" in response.json["error"]
+    assert _holder(app, "111-261123-0001") == ("claimed", "op@example.vn")
+
+
+def test_a_closed_tip_cannot_be_claimed(app, client, operator):
+    _close(app, "111-261123-0002")
+    response = client.post("/api/tips/111-261123-0002/claim", headers=operator)
+    assert response.status_code == 409 and "closed" in response.json["error"]
+    assert _events(app, "tip.claim") == []
+
+
+def test_of_operators_claiming_together_exactly_one_wins(app, postgres_url):
+    headers = [_bearer(app, f"op{k}@example.vn", "operator") for k in range(6)]
+    start, answers = threading.Barrier(len(headers)), []
+
+    def claim(header):
+        start.wait()
+        answers.append(app.test_client().post("/api/tips/111-261123-0001/claim",
+                                              headers=header))
+
+    threads = [threading.Thread(target=claim, args=(h,)) for h in headers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 5
+    (winner,) = [a.json["claimed_by"] for a in answers if a.status_code == 200]
+    assert _holder(app, "111-261123-0001") == ("claimed", winner)
+    assert len(_events(app, "tip.claim")) == 1
+
+
 def test_closing_needs_an_outcome(app, client, operator):
     url = "/api/tips/111-261123-0002/status"
     assert client.post(url, json={"status": "closed"}, headers=operator).status_code == 400
@@ -214,6 +280,129 @@ def test_bad_overrides_change_nothing(app, client, operator, body, complaint):
         assert not db.scalar(select(Tip).where(Tip.reference == "111-261123-0002")).overridden
 
 
+# -- assignment by supervisors --------------------------------------------------------
+
+
+@pytest.fixture
+def supervisor(app):
+    return _bearer(app, "sup@example.vn", "supervisor")
+
+
+@pytest.fixture
+def staff(app):
+    """People a tip may or may not be given to; answers the admin's headers."""
+    _token(app, "op2@example.vn", "operator")
+    _token(app, "gone@example.vn", "operator")
+    _token(app, "fp@example.vn", "focal_point", office_code="CA-HN")
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        db.scalar(select(User).where(User.email == "gone@example.vn")).active = False
+    return {"admin": _bearer(app, "admin@example.vn", "admin")}
+
+
+def _assign(client, headers, user, reference="111-261123-0001"):
+    return client.post(f"/api/tips/{reference}/assign", json={"user": user}, headers=headers)
+
+
+def test_a_supervisor_assigns_a_new_tip(app, client, supervisor, staff):
+    response = _assign(client, supervisor, "op2@example.vn")
+    assert response.status_code == 200
+    assert response.json["status"] == "claimed"
+    assert response.json["claimed_by"] == "op2@example.vn"
+    assert _holder(app, "111-261123-0001") == ("claimed", "op2@example.vn")
+    (event,) = _events(app, "tip.assigned")
+    assert event.detail == {"from": None, "to": "op2@example.vn"}
+    assert event.tip_id is not None and event.user_id is not None
+
+
+def test_a_supervisor_moves_a_claimed_tip_to_someone_else(app, client, operator, supervisor,
+                                                          staff):
+    client.post("/api/tips/111-261123-0001/claim", headers=operator)
+    response = _assign(client, supervisor, "OP2@example.vn ")  # as typed
+    assert response.status_code == 200 and response.json["claimed_by"] == "op2@example.vn"
+    (event,) = _events(app, "tip.assigned")
+    assert event.detail == {"from": "op@example.vn", "to": "op2@example.vn"}
+    # the operator who lost it cannot take it back by claiming
+    response = client.post("/api/tips/111-261123-0001/claim", headers=operator)
+    assert response.status_code == 409 and "op2@example.vn" in response.json["error"]
+    assert _holder(app, "111-261123-0001") == ("claimed", "op2@example.vn")
+
+
+def test_an_admin_may_assign_and_a_supervisor_may_be_the_assignee(app, client, staff):
+    _token(app, "sup2@example.vn", "supervisor")
+    response = _assign(client, staff["admin"], "sup2@example.vn")
+    assert response.status_code == 200 and response.json["claimed_by"] == "sup2@example.vn"
+
+
+def test_unassigning_a_claimed_tip_puts_it_back_in_the_queue(app, client, operator,
+                                                              supervisor):
+    client.post("/api/tips/111-261123-0001/claim", headers=operator)
+    response = _assign(client, supervisor, None)
+    assert response.status_code == 200
+    assert (response.json["status"], response.json["claimed_by"]) == ("new", None)
+    (event,) = _events(app, "tip.assigned")
+    assert event.detail == {"from": "op@example.vn", "to": None}
+
+
+def test_work_in_progress_stays_in_progress(app, client, operator, supervisor, staff):
+    client.post("/api/tips/111-261123-0001/claim", headers=operator)
+    _set_status(app, "111-261123-0001", "in_progress")
+    assert _assign(client, supervisor, "op2@example.vn").status_code == 200
+    assert _holder(app, "111-261123-0001") == ("in_progress", "op2@example.vn")
+    assert _assign(client, supervisor, None).status_code == 200
+    assert _holder(app, "111-261123-0001") == ("in_progress", None)
+
+
+def test_an_operator_may_not_assign(app, client, operator, staff):
+    response = _assign(client, operator, "op2@example.vn")
+    assert response.status_code == 403 and "supervisors" in response.json["error"]
+    assert _holder(app, "111-261123-0001") == ("new", None)
+    assert _events(app, "tip.assigned") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [({}, "user is required"),
+     ({"who": "op2@example.vn"}, "user is required"),
+     ({"user": 5}, "email address or null"),
+     ({"user": ["op2@example.vn"]}, "email address or null"),
+     ({"user": ""}, "not an email address"),
+     ({"user": "op2"}, "not an email address"),
+     ({"user": "ghost@example.vn"}, "no user ghost@example.vn"),
+     ({"user": "gone@example.vn"}, "gone@example.vn is not active"),
+     ({"user": "fp@example.vn"}, "role focal_point"),
+     ({"user": "admin@example.vn"}, "role admin")],
+)
+def test_bad_assignments_change_nothing(app, client, operator, supervisor, staff, body,
+                                        complaint):
+    client.post("/api/tips/111-261123-0001/claim", headers=operator)
+    response = client.post("/api/tips/111-261123-0001/assign", json=body, headers=supervisor)
+    assert response.status_code == 400 and complaint in response.json["error"]
+    assert _holder(app, "111-261123-0001") == ("claimed", "op@example.vn")
+    assert _events(app, "tip.assigned") == []
+
+
+def test_an_assignment_that_is_not_json_changes_nothing(app, client, supervisor, staff):
+    response = client.post("/api/tips/111-261123-0001/assign", data="op2@example.vn",
+                           headers=supervisor)
+    assert response.status_code == 400 and "JSON object" in response.json["error"]
+    assert _holder(app, "111-261123-0001") == ("new", None)
+    assert _events(app, "tip.assigned") == []
+
+
+def test_a_closed_tip_cannot_be_assigned(app, client, supervisor, staff):
+    _close(app, "111-261123-0002")
+    response = _assign(client, supervisor, "op2@example.vn", reference="111-261123-0002")
+    assert response.status_code == 409 and "closed" in response.json["error"]
+    assert _holder(app, "111-261123-0002") == ("closed", None)
+    assert _events(app, "tip.assigned") == []
+
+
+def test_assigning_an_unknown_tip_is_404(app, client, supervisor, staff):
+    response = _assign(client, supervisor, "op2@example.vn", reference="111-261123-9999")
+    assert response.status_code == 404 and "no tip" in response.json["error"]
+    assert _events(app, "tip.assigned") == []
+
+
 # -- tips entered by operators ----------------------------------------------------------
 
 
@@ -247,3 +436,13 @@ def test_bad_entered_tips_store_nothing(app, client, operator, body, complaint):
     assert response.status_code == 400 and complaint in response.json["error"]
     with Session(app.extensions["hotline.engine"]) as db:
         assert len(db.scalars(select(Tip)).all()) == 3
+
+
+def test_an_entered_tip_that_is_not_utf8_stores_nothing(app, client, operator):
+    raw = b'{"channel": "email", "text": "em bi \xff\xfe giu"}'
+    response = client.post("/api/tips", data=raw, content_type="application/json",
+                           headers=operator)
+    assert response.status_code == 400 and "not valid UTF-8" in response.json["error"]
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert len(db.scalars(select(Tip)).all()) == 3
+    assert _events(app, "tip.create") == []

@@ -114,6 +114,45 @@ def test_malformed_payloads_get_a_clear_400(app, payload, raw, complaint):
     assert _count(app, Tip) == 0
 
 
+def _stored_body(app) -> str:
+    vault = app.extensions["hotline.vault"]
+    with Session(app.extensions["hotline.engine"]) as db:
+        return vault.decrypt(db.scalar(select(Message.body_encrypted)))
+
+
+def test_markup_and_control_characters_are_stored_as_text(app):
+    # NUL too: PostgreSQL text cannot hold it, but the body is stored as a Fernet token
+    text = "<script>alert(1)</script> em bi giu \x00\x07\x1b[2J\x7f o <b>Lao Cai</b>"
+    response = _post(app, _payload(text=text))
+    assert response.status_code == 200
+    assert response.json == {"reference": "111-261123-0001", "duplicate": False}
+    assert _stored_body(app) == text
+
+
+def test_an_escaped_lone_surrogate_is_valid_utf8_and_stored_as_received(app):
+    # "\ud800" in JSON is plain ASCII on the wire; the vault round-trips such text
+    text = "em bi \ud800 giu"
+    assert _post(app, _payload(text=text)).status_code == 200
+    assert _stored_body(app) == text
+
+
+@pytest.mark.parametrize(
+    "broken", [b"\xff\xfe", b"\xed\xa0\x80"],  # the second: a surrogate, UTF-8-encoded
+    ids=["bytes", "encoded-surrogate"])
+def test_text_that_is_not_utf8_is_a_clear_400_and_stores_nothing(app, broken):
+    raw = json.dumps(_payload(text="em bi XX giu")).encode().replace(b"XX", broken)
+    response = _post(app, None, raw=raw)
+    assert response.status_code == 400 and b"not valid UTF-8" in response.data
+    assert _count(app, Tip) == 0 and _count(app, Message) == 0
+
+
+@pytest.mark.parametrize("message_id", ["vt\x000001", "vt\x1b0001", "vt\n0001"])
+def test_a_message_id_with_control_characters_is_a_clear_400(app, message_id):
+    response = _post(app, _payload(message_id=message_id))
+    assert response.status_code == 400 and b"message_id" in response.data
+    assert _count(app, Tip) == 0 and _count(app, Message) == 0
+
+
 def test_gateway_secrets_must_be_well_formed():
     with pytest.raises(ConfigError, match="name=secret"):
         load(env={"HOTLINE_GATEWAYS": "viettel:short"})

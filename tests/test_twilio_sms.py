@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from service_helpers import count_rows
@@ -110,12 +111,59 @@ def test_a_request_over_64_kb_is_refused(app):
     assert _count(app, Tip) == 0
 
 
-def test_markup_and_control_characters_are_stored_as_text(app):
-    body = "<script>alert(1)</script> em bi giu \x00\x07 o <b>Lao Cai</b>"
-    assert _post(app, _form(body=body)).status_code == 200
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+def _stored_body(app) -> str:
     vault = app.extensions["hotline.vault"]
     with Session(app.extensions["hotline.engine"]) as db:
-        assert vault.decrypt(db.scalar(select(Message.body_encrypted))) == body
+        return vault.decrypt(db.scalar(select(Message.body_encrypted)))
+
+
+def test_markup_and_control_characters_are_stored_as_text(app):
+    # NUL too: PostgreSQL text cannot hold it, but the body is stored as a Fernet token
+    body = "<script>alert(1)</script> em bi giu \x00\x07\x1b[2J\x7f o <b>Lao Cai</b>"
+    response = _post(app, _form(body=body))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == EMPTY_TWIML  # nothing of it comes back
+    assert _stored_body(app) == body
+
+
+# Bytes that are not UTF-8 where the text has two U+FFFD: Twilio signs the parameters as
+# text, so its signature is over the text with replacement characters in their place.
+SIGNED_BODY = "em bi \ufffd\ufffd giu o Lao Cai"
+REPLACED = "%EF%BF%BD%EF%BF%BD"  # the two U+FFFD, percent-encoded
+
+
+@pytest.mark.parametrize("broken", [b"%FF%FE", b"\xff\xfe"], ids=["escaped", "raw"])
+def test_bytes_that_are_not_utf8_are_kept_as_replacement_characters(app, broken):
+    form = _form(body=SIGNED_BODY)
+    raw = urlencode(form).encode().replace(REPLACED.encode(), broken)
+    assert broken in raw and REPLACED.encode() not in raw
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", form)
+    response = app.test_client().post(
+        "/twilio/sms", data=raw, content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == EMPTY_TWIML
+    assert _count(app, Tip) == 1 and _stored_body(app) == SIGNED_BODY
+
+
+def test_bytes_that_are_not_utf8_are_still_covered_by_the_signature(app):
+    form = _form(body=SIGNED_BODY)
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", form)
+    raw = urlencode(form | {"From": "+84987654321"}).replace(REPLACED, "%FF%FE").encode()
+    response = app.test_client().post(
+        "/twilio/sms", data=raw, content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403 and _count(app, Message) == 0
+
+
+@pytest.mark.parametrize("sid", ["SM\x001", "SM 1", "SM<b>1", "SM\u00e91"])
+def test_a_message_sid_of_more_than_letters_and_digits_is_a_clear_400(app, sid):
+    response = _post(app, _form(sid=sid))
+    assert response.status_code == 400 and b"MessageSid" in response.data
+    assert _count(app, Tip) == 0 and _count(app, Message) == 0
 
 
 def test_later_messages_join_the_callers_tip(app):
