@@ -32,7 +32,7 @@ from . import calls
 from .models import RECORDING_KINDS, RECORDING_STATUSES, User
 from .phones import parse_number
 from .spool import Replayer, Spool
-from .twilio_sms import twilio_signed
+from .twilio_sms import twilio_form, twilio_signed
 
 bp = Blueprint("twilio_voice", __name__)
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def start_spool_replayer(app: Flask) -> Replayer:
 @twilio_signed
 def incoming_call():
     sid = _call_sid()
-    _store("arrived", call_sid=sid, caller=request.form.get("From"))
+    _store("arrived", call_sid=sid, caller=twilio_form().get("From"))
     config = current_app.config
     response = VoiceResponse()
     gather = Gather(input="dtmf speech" if config["VOICE_SPEECH"] else "dtmf",
@@ -95,10 +95,10 @@ def incoming_call():
 @twilio_signed
 def menu():
     sid = _call_sid()
-    digits = request.form.get("Digits", "").strip()
-    speech = request.form.get("SpeechResult", "").strip()
+    digits = twilio_form().get("Digits", "").strip()
+    speech = twilio_form().get("SpeechResult", "").strip()
     choice = CHOICES.get(digits[:1]) or ("report" if speech else "operator")
-    _store("chose", call_sid=sid, caller=request.form.get("From"), choice=choice,
+    _store("chose", call_sid=sid, caller=twilio_form().get("From"), choice=choice,
            speech=speech)
     line = {"danger_now": "emergency", "english": "english"}.get(choice, "general")
     response = VoiceResponse()
@@ -114,7 +114,7 @@ def wait():
     caller leaves the queue (and the queue's action offers a voicemail)."""
     line = _line()
     response = VoiceResponse()
-    waited = _whole(request.form.get("QueueTime")) or 0
+    waited = _whole(twilio_form().get("QueueTime")) or 0
     if waited >= current_app.config[LINES[line][2]]:
         response.leave()
         return _twiml(response)
@@ -129,9 +129,9 @@ def queued():
     """The wait ended. Connected, or the caller hung up: nothing more to say. Otherwise
     (nobody answered in time, the queue was full or failed) a voicemail."""
     sid, line = _call_sid(), _line()
-    result = request.form.get("QueueResult", "").strip()[:24] or "unknown"
+    result = twilio_form().get("QueueResult", "").strip()[:24] or "unknown"
     _store("left_queue", call_sid=sid, result=result,
-           seconds=_whole(request.form.get("QueueTime")))
+           seconds=_whole(twilio_form().get("QueueTime")))
     response = VoiceResponse()
     if result in CONNECTED or result == "hangup":
         return _twiml(response)
@@ -155,13 +155,13 @@ def recorded():
     """The voicemail ended. The recording callback stores it; this stores what it already
     knows, in case that callback is late or lost."""
     sid, line = _call_sid(), _line()
-    recording_sid = request.form.get("RecordingSid", "").strip()
+    recording_sid = _sid("RecordingSid", required=False)
     if recording_sid:
-        _store("recording", call_sid=sid, recording_sid=recording_sid[:64], kind="voicemail",
-               status="in-progress", url=request.form.get("RecordingUrl") or None,
-               seconds=_whole(request.form.get("RecordingDuration")))
+        _store("recording", call_sid=sid, recording_sid=recording_sid, kind="voicemail",
+               status="in-progress", url=twilio_form().get("RecordingUrl") or None,
+               seconds=_whole(twilio_form().get("RecordingDuration")))
     response = VoiceResponse()
-    said = request.form.get("RecordingUrl") and (_whole(request.form.get("RecordingDuration"))
+    said = twilio_form().get("RecordingUrl") and (_whole(twilio_form().get("RecordingDuration"))
                                                  or 0) > 0
     _say(response, "voicemail_thanks" if said else "voicemail_none", LINES[line][1])
     response.hangup()
@@ -180,15 +180,13 @@ def recording():
     kind = request.args.get("kind", "")
     if kind not in RECORDING_KINDS:
         abort(400, f"kind must be one of {', '.join(RECORDING_KINDS)}")
-    recording_sid = request.form.get("RecordingSid", "").strip()
-    if not recording_sid or len(recording_sid) > 64:
-        abort(400, "RecordingSid is missing or malformed")
-    status = request.form.get("RecordingStatus", "").strip()
+    recording_sid = _sid("RecordingSid")
+    status = twilio_form().get("RecordingStatus", "").strip()
     if status not in RECORDING_STATUSES:
         abort(400, f"RecordingStatus must be one of {', '.join(RECORDING_STATUSES)}")
     _store("recording", call_sid=sid, recording_sid=recording_sid, kind=kind, status=status,
-           url=request.form.get("RecordingUrl") or None,
-           seconds=_whole(request.form.get("RecordingDuration")))
+           url=twilio_form().get("RecordingUrl") or None,
+           seconds=_whole(twilio_form().get("RecordingDuration")))
     return Response(status=204)
 
 
@@ -198,11 +196,11 @@ def status():
     """StatusCallback of calls to 111: duration and outcome. Repeated or out of order, a
     final status never moves backwards; a call never stored gets its tip here."""
     sid = _call_sid()
-    call_status = request.form.get("CallStatus", "").strip()
+    call_status = twilio_form().get("CallStatus", "").strip()
     if call_status not in calls.STATUS_RANK:
         abort(400, f"CallStatus must be one of {', '.join(calls.STATUS_RANK)}")
-    _store("status", _reported_at(), call_sid=sid, caller=request.form.get("From"),
-           status=call_status, seconds=_whole(request.form.get("CallDuration")))
+    _store("status", _reported_at(), call_sid=sid, caller=twilio_form().get("From"),
+           status=call_status, seconds=_whole(twilio_form().get("CallDuration")))
     return Response(status=204)
 
 
@@ -214,7 +212,7 @@ def status():
 def operator_line():
     """An operator calls in to take callers: known by their phone or Client identity."""
     _call_sid()
-    known, operator_id = _identify_operator(request.form.get("From"))
+    known, operator_id = _identify_operator(twilio_form().get("From"))
     response = VoiceResponse()
     if not known:
         _say(response, "unknown", "operator")
@@ -233,7 +231,7 @@ def operator_next():
     if step not in OPERATOR_DIAL_SECONDS:
         abort(400, f"step must be one of {', '.join(OPERATOR_DIAL_SECONDS)}")
     response = VoiceResponse()
-    if request.form.get("DialCallSid"):  # a caller was connected, and that call is over
+    if twilio_form().get("DialCallSid"):  # a caller was connected, and that call is over
         gather = Gather(num_digits=1, timeout=OPERATOR_WRAP_UP_SECONDS,
                         action=url_for(".operator_next", operator=operator_id, step="general"))
         _say(gather, "wrap_up", "operator")
@@ -252,7 +250,7 @@ def bridged():
     sid = _call_sid()
     operator = request.args.get("operator", "")
     _store("answered", call_sid=sid, operator_id=int(operator) if operator.isdigit() else None,
-           operator_call_sid=(request.form.get("DequeingCallSid") or "").strip()[:64] or None)
+           operator_call_sid=_sid("DequeingCallSid", required=False))
     return _twiml(VoiceResponse())
 
 
@@ -336,9 +334,16 @@ def _enqueue(response: VoiceResponse, line: str) -> None:
 
 
 def _call_sid() -> str:
-    sid = request.form.get("CallSid", "").strip()
-    if not sid or len(sid) > 64:
-        abort(400, "CallSid is missing or malformed")
+    return _sid("CallSid")
+
+
+def _sid(field: str, required: bool = True) -> str | None:
+    """A Twilio SID: ASCII letters and digits (a NUL could not even be stored)."""
+    sid = twilio_form().get(field, "").strip()
+    if not sid and not required:
+        return None
+    if not sid or len(sid) > 64 or not (sid.isascii() and sid.isalnum()):
+        abort(400, f"{field} is missing or malformed")
     return sid
 
 
@@ -352,13 +357,13 @@ def _line() -> str:
 def _whole(value: str | None) -> int | None:
     """A count of seconds as Twilio sends it; anything else is unknown (None)."""
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _reported_at():
     """When Twilio says the status changed (its RFC 2822 Timestamp), else now."""
     try:
-        reported = parsedate_to_datetime(request.form.get("Timestamp", ""))
+        reported = parsedate_to_datetime(twilio_form().get("Timestamp", ""))
     except (TypeError, ValueError):
         reported = None
     if reported is None or reported.tzinfo is None:

@@ -313,3 +313,22 @@ def test_a_recorded_conversation_is_found_by_the_operators_leg(make_app, operato
         recording = db.scalar(select(Recording))
         assert recording.kind == "conversation" and recording.call.call_sid == "CA0001"
         assert _count(app, Call) == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [("CallSid", "CA\x00001"), ("CallSid", "CA 0001"),
+                                              ("RecordingSid", "RE<script>"),
+                                              ("CallSid", "C" * 65)])
+def test_malformed_sids_are_refused_and_nothing_is_stored(app, field, value):
+    response = twilio_post(app, "/twilio/voice/recording?kind=voicemail",
+                           _recording(**{field: value}))
+    assert response.status_code == 400 and field.encode() in response.data
+    assert _count(app, Call) == 0 and _count(app, Recording) == 0
+
+
+def test_odd_numbers_of_seconds_are_taken_as_unknown(app):
+    twilio_post(app, "/twilio/voice/queued?line=general",
+                call_form(QueueResult="hangup", QueueTime="²"))
+    twilio_post(app, "/twilio/voice/status", call_form(CallStatus="completed", CallDuration="-5"))
+    with _db(app) as db:
+        call = db.scalar(select(Call))
+        assert call.queue_seconds is None and call.duration_seconds is None
