@@ -22,6 +22,7 @@ from .models import (
     URGENCIES,
     ApiToken,
     AuditEvent,
+    Call,
     Message,
     Tip,
     TriageOverride,
@@ -133,6 +134,10 @@ def get_tip(reference: str):
         "messages": [{"direction": m.direction, "received_at": m.received_at.isoformat(),
                       "body": vault.decrypt(m.body_encrypted), "too_long": m.too_long}
                      for m in tip.messages],
+        "calls": [_call_detail(call, vault) for call in tip.calls],
+        "triage_runs": [{"at": run.ran_at.isoformat(), "rules_version": run.rules_version,
+                         "urgency": run.result.get("urgency"), "score": run.result.get("score")}
+                        for run in tip.triage_runs],
         "overrides": [{"at": o.created_at.isoformat(), "by": _email(o.user_id),
                        "reason": o.reason, "changes": o.changes} for o in tip.overrides],
         "caller": None if caller is None else {
@@ -147,6 +152,25 @@ def get_tip(reference: str):
     _audit("tip.read", tip)
     database.session().commit()
     return jsonify(detail)
+
+
+def _call_detail(call: Call, vault) -> dict:
+    def at(value):
+        return value.isoformat() if value else None
+
+    return {
+        "call_sid": call.call_sid, "status": call.status, "ivr_choice": call.ivr_choice,
+        "started_at": at(call.started_at), "ended_at": at(call.ended_at),
+        "duration_seconds": call.duration_seconds, "queue_result": call.queue_result,
+        "queue_seconds": call.queue_seconds, "answered_by": _email(call.answered_by_id),
+        "answered_at": at(call.answered_at),
+        "transcript": vault.decrypt(call.transcript_encrypted)
+        if call.transcript_encrypted else None,
+        "recordings": [{"kind": r.kind, "status": r.status,
+                        "duration_seconds": r.duration_seconds,
+                        "url": vault.decrypt(r.url_encrypted) if r.url_encrypted else None}
+                       for r in call.recordings],
+    }
 
 
 # -- changing --------------------------------------------------------------------------

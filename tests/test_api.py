@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import triage
-from hotline import accounts, create_app, intake
+from hotline import accounts, calls, create_app, intake
 from hotline.models import ApiToken, AuditEvent, Tip, TriageOverride, User
 from hotline.phones import parse_number
 
@@ -175,6 +175,28 @@ def test_reading_a_tip_shows_the_thread_and_is_audited(app, client, operator):
     assert tip["caller"]["safe_to_text"] is False and tip["caller"]["phone_shared"] is True
     (event,) = _events(app, "tip.read")
     assert event.tip_id is not None
+
+
+def test_reading_a_call_shows_its_choice_answer_transcript_and_voicemail(app, client, operator):
+    engine, vault = app.extensions["hotline.engine"], app.extensions["hotline.vault"]
+    for name, fields in [
+            ("chose", {"caller": "+84944444444", "choice": "danger_now", "speech": "cứu em"}),
+            ("left_queue", {"result": "leave", "seconds": 300}),
+            ("recording", {"recording_sid": "RE1", "kind": "voicemail", "status": "completed",
+                           "url": "https://api.twilio.com/RE1", "seconds": 40}),
+            ("status", {"caller": "+84944444444", "status": "completed", "seconds": 400})]:
+        calls.store(engine, vault, calls.event(name, NOW, call_sid="CA1", **fields))
+    with Session(engine) as db:
+        reference = db.scalar(select(Tip.reference).where(Tip.channel == "voice"))
+    tip = client.get(f"/api/tips/{reference}", headers=operator).json
+    (call,) = tip["calls"]
+    assert (call["ivr_choice"], call["status"], call["duration_seconds"]) == (
+        "danger_now", "completed", 400)
+    assert call["transcript"] == "cứu em" and call["queue_result"] == "leave"
+    assert call["answered_by"] is None
+    assert call["recordings"] == [{"kind": "voicemail", "status": "completed",
+                                   "duration_seconds": 40, "url": "https://api.twilio.com/RE1"}]
+    assert [run["urgency"] for run in tip["triage_runs"]] == ["low", "critical"]
 
 
 def test_an_unknown_reference_is_404(client, operator):
