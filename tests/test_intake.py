@@ -10,7 +10,7 @@ from service_helpers import count_rows
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from hotline import intake
+from hotline import calls, intake
 from hotline.crypto import Vault, generate_key
 from hotline.models import Caller, Message, Tip, TriageRun
 from hotline.phones import parse_number
@@ -104,15 +104,23 @@ def test_an_sms_becomes_a_tip_judged_by_triage(engine, vault):
 
 
 def test_nothing_readable_is_stored(engine, vault):
-    """No plain caller number or body anywhere in the database, nor the triage text."""
+    """No plain caller number, body, transcript or recording reference anywhere in the
+    database, nor the triage text."""
     _receive(engine, vault, "SM1")
+    for name, fields in [
+            ("chose", {"caller": "+84987654321", "choice": "report",
+                       "speech": "chau bi ban sang Trung Quoc"}),
+            ("recording", {"recording_sid": "RE1", "kind": "voicemail", "status": "completed",
+                           "url": "https://api.twilio.com/Recordings/REsecret", "seconds": 9})]:
+        calls.store(engine, vault, calls.event(name, T0, call_sid="CA1", **fields))
     stored = []
     with engine.connect() as connection:
         for table in inspect(engine).get_table_names():
             for row in connection.execute(text(f"SELECT * FROM {table}")):
                 stored.extend(str(value) for value in row)
     everything = " ".join(stored)
-    for secret in ("912345678", "karaoke", "nhot", "Lang Son"):
+    for secret in ("912345678", "karaoke", "nhot", "Lang Son", "987654321", "Trung Quoc",
+                   "REsecret"):
         assert secret not in everything
 
 
