@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import routing.models  # noqa: F401  (routing's tables are part of the one schema)
 from routing.db import Base, UTCDateTime, utcnow
 
 ROLES = ("operator", "supervisor", "focal_point", "admin")

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import pool
 
 import hotline.models  # noqa: F401  (declares the tables on the shared base)
+import routing.models  # noqa: F401
 from routing.db import Base, make_engine
 
 target_metadata = Base.metadata
