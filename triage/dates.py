@@ -39,7 +39,13 @@ def elapsed_days(columns: Columns, received: date | None,
     """How long ago things started: "7 ngày nay", "2 tuần rồi", "từ ngày 26/10".
 
     `numbers` lists the indices of the number tokens, when known."""
-    out: list[int] = []
+    return [days for _, days in elapsed_at(columns, received, numbers)]
+
+
+def elapsed_at(columns: Columns, received: date | None,
+               numbers: list[int] | None = None) -> list[tuple[int, int]]:
+    """elapsed_days(), each with the index of the number token that says it."""
+    out: list[tuple[int, int]] = []
     texts, values = columns.texts, columns.values
     if numbers is None:
         numbers = [i for i, kind in enumerate(columns.kinds) if kind == NUMBER]
@@ -54,11 +60,11 @@ def elapsed_days(columns: Columns, received: date | None,
                 continue  # "ba hôm sau khi đi": a span inside the story, not time since
             if after in ("nay", "roi", "qua", "truoc") or before in ("tu", "duoc", "da", "hon") \
                     or ago:
-                out.append(value * DAYS_PER_UNIT[nxt])
+                out.append((i, value * DAYS_PER_UNIT[nxt]))
         elif received is not None and "/" in text and before not in ("sinh", "sn"):
             when = day_month(text, received)
             if when is not None:
-                out.append((received - when).days)
+                out.append((i, (received - when).days))
     return out
 
 

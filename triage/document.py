@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import compress
 
+from .dates import RECENT_DAYS, elapsed_at
 from .normalize import NUMBER, WORD, Columns, Token, token_columns
 from .phrases import Match, contains_any
 from .ruleset import RuleSet
@@ -18,6 +20,8 @@ from .ruleset import RuleSet
 NEGATION_WINDOW = 5  # tokens before an indicator, inside its clause
 NEGATION_BARRIERS = frozenset({"thi", "ma", "nhung", "nen"})  # a new clause starts
 WISH_WORDS = frozenset({"muon", "xin", "can", "mong", "cho", "doi", "nho"})
+# Words a clause that only tells the time may also have: "khoảng 10 giờ tối qua, ..."
+TIME_WORDS = frozenset({"khoang", "tam", "vao", "luc", "tu", "gio", "h"})
 _NONE: list[Match] = []  # read-only: what spans() answers for a kind not found
 
 
@@ -121,9 +125,11 @@ class Timeline:
     imminent: set[int]  # tonight, tomorrow morning, right now
     returned: set[int]  # home again, or escaped
     returned_spans: list[Match]
+    recent: set[int] = field(default_factory=set)  # clauses dated in the last 72 hours
+    elapsed: list[tuple[int, int]] = field(default_factory=list)  # (number token, days ago)
 
     @classmethod
-    def of(cls, doc: Document) -> Timeline:
+    def of(cls, doc: Document, received: date | None = None) -> Timeline:
         # "từ năm ngoái" is since last year: still going on, not past.
         past = {doc.sentence[m.start] for m in doc.spans("ctx:past")
                 if m.start == 0 or doc.texts[m.start - 1] != "tu"}
@@ -139,7 +145,33 @@ class Timeline:
         returned |= doc.in_sentences("ctx:escaped")
         spans = [m for m in doc.spans("ctx:returned") + doc.spans("ctx:escaped")
                  if doc.sentence[m.start] in returned]
-        return cls(past, now, near_now, imminent, returned, spans)
+        elapsed = elapsed_at(doc.columns, received, doc.numbers) if doc.numbers else []
+        return cls(past, now, near_now, imminent, returned, spans,
+                   _dated_recent(doc, elapsed), elapsed)
+
+
+def _dated_recent(doc: Document, elapsed: list[tuple[int, int]]) -> set[int]:
+    """The clauses that date what they tell in the last 72 hours ("bị đưa sang Trung
+    Quốc đêm qua"); a clause that only tells the time ("Đêm qua, ...") dates the clauses
+    beside it in its sentence. "bị lừa sang Lào, hôm qua gọi về" dates the call only."""
+    cues = doc.spans("ctx:recent")
+    dated = {doc.clause[m.start] for m in cues}
+    dated.update(doc.clause[i] for i, days in elapsed if days <= RECENT_DAYS)
+    if not dated:
+        return dated
+    timing = cues + doc.spans("ctx:now") + doc.spans("ctx:imminent")
+    clause, texts, kinds = doc.clause, doc.texts, doc.kinds
+    for c in list(dated):
+        first, last = bisect_left(clause, c), bisect_right(clause, c)
+        told = {i for m in timing if first <= m.start < last for i in range(m.start, m.end)}
+        if all(i in told or kinds[i] != WORD or texts[i] in TIME_WORDS
+               for i in range(first, last)):
+            sentence = doc.sentence[first]
+            for beside in (bisect_left(clause, c - 1), last):  # first token of each neighbour
+                if beside < len(clause) and clause[beside] != c \
+                        and doc.sentence[beside] == sentence:
+                    dated.add(clause[beside])
+    return dated
 
 
 def overlaps(match: Match, others: list[Match]) -> bool:

@@ -19,7 +19,7 @@ from datetime import date
 from operator import attrgetter
 
 from .children import ChildFacts, find_children
-from .dates import RECENT_DAYS, elapsed_days, received_date
+from .dates import RECENT_DAYS, received_date
 from .document import Document, Timeline, cover, covered, has_cue, hypothetical, negated, read
 from .phrases import Match
 from .places import NEIGHBOURS, PlaceFacts, resolve
@@ -49,6 +49,7 @@ class _Fired:
     now: bool = False  # its sentence (or the next one) says now, tonight, on the way
     imminent: bool = False  # its sentence says tonight, tomorrow morning, right now
     settled: bool = False  # a deal done: plans for later do not lower it
+    recent: bool = False  # its clause dates it in the last 72 hours ("đêm qua")
 
 
 def assess(text: object, *, sender: object = None, received_at: object = None,
@@ -70,7 +71,7 @@ def assess(text: object, *, sender: object = None, received_at: object = None,
 
 def _judge(doc: Document, rules: RuleSet, sender: object, received: date | None,
            ivr: str | None, hints: Mapping) -> TriageResult:
-    timeline = Timeline.of(doc)
+    timeline = Timeline.of(doc, received)
     fired = _indicators(doc, timeline)
     places = resolve(doc)
     fired += _crossings(doc, timeline, places)
@@ -88,7 +89,7 @@ def _judge(doc: Document, rules: RuleSet, sender: object, received: date | None,
         or bool(doc.spans("ctx:caller_victim"))  # "em đang bị ...": the victim speaking
     fired = [f for f in fired if in_frame or not f.needs_frame]
 
-    facts = _facts(doc, fired, places, child, foreign_sender, returned, ivr, received)
+    facts = _facts(doc, fired, places, child, foreign_sender, returned, ivr, timeline)
     fired += _combos(rules.combos, fired, facts)
     level = _level(doc, fired, ivr)
     named = {c for f in fired for c in f.categories}
@@ -151,20 +152,23 @@ def _indicators(doc: Document, timeline: Timeline) -> list[_Fired]:
             family=indicator.family, undiminished=not (past or over), settled=indicator.settled,
             frames=not indicator.needs_frame and indicator.level != "low",
             now=s in timeline.near_now and s not in timeline.returned,
-            imminent=s in timeline.imminent and s not in timeline.returned))
+            imminent=s in timeline.imminent and s not in timeline.returned,
+            recent=doc.clause[match.start] in timeline.recent and s not in timeline.returned))
     return fired
 
 
 def _crossings(doc: Document, timeline: Timeline, places: PlaceFacts) -> list[_Fired]:
     """"sang Lào", "qua cửa khẩu Mộc Bài": a fact for the combos, no level of its own."""
     return [_Fired("heading_across", "low", 5, *doc.char_span(m), needs_frame=True,
-                   **_when(doc.sentence[m.start], timeline)) for m in places.crossings]
+                   **_when(doc, m.start, timeline)) for m in places.crossings]
 
 
-def _when(sentence: int, timeline: Timeline) -> dict[str, bool]:
+def _when(doc: Document, token: int, timeline: Timeline) -> dict[str, bool]:
+    sentence = doc.sentence[token]
     out = sentence not in timeline.returned
     return {"now": out and sentence in timeline.near_now,
-            "imminent": out and sentence in timeline.imminent}
+            "imminent": out and sentence in timeline.imminent,
+            "recent": out and doc.clause[token] in timeline.recent}
 
 
 def _lower(level: str, to: str) -> str:
@@ -215,7 +219,7 @@ def _longest_first(match: Match) -> tuple[int, int]:
 
 def _facts(doc: Document, fired: list[_Fired], places: PlaceFacts, child: ChildFacts,
            foreign_sender: str | None, returned: bool, ivr: str | None,
-           received: date | None) -> set[str]:
+           timeline: Timeline) -> set[str]:
     """Fired indicators (undiminished), their categories, and what the engine derives."""
     facts = {f.rule for f in fired if f.undiminished}
     facts.update(f"cat:{c}" for f in fired for c in f.categories)
@@ -223,6 +227,7 @@ def _facts(doc: Document, fired: list[_Fired], places: PlaceFacts, child: ChildF
         "child": child.under_18,
         "under_16": child.under_16,
         "abroad": bool(places.countries),
+        "heading_abroad": places.heading_abroad,
         "foreign_sender": bool(foreign_sender),
         "returned": returned,
         "escaped": bool(doc.spans("ctx:escaped")) and not doc.spans("ctx:returned"),
@@ -237,14 +242,15 @@ def _facts(doc: Document, fired: list[_Fired], places: PlaceFacts, child: ChildF
     facts.update(section for section in ("past", "recent", "long_ago")
                  if doc.spans(f"ctx:{section}"))
     facts.update("recent" if days <= RECENT_DAYS else "long_ago"
-                 for days in elapsed_days(doc.columns, received, doc.numbers))
+                 for _, days in timeline.elapsed)
     return facts
 
 
 def _combos(combos: tuple[Combo, ...], fired: list[_Fired], facts: set[str]) -> list[_Fired]:
     """Combinations that hold, in file order; each adds its id and categories as facts."""
     timed = {"now": {f.rule for f in fired if f.now},
-             "imminent": {f.rule for f in fired if f.imminent}}
+             "imminent": {f.rule for f in fired if f.imminent},
+             "recent_act": {f.rule for f in fired if f.recent}}
     out = []
     for combo in combos:
         if combo.required <= facts and _combo_holds(combo, facts, timed):
@@ -255,8 +261,9 @@ def _combos(combos: tuple[Combo, ...], fired: list[_Fired], facts: set[str]) -> 
 
 
 def _combo_holds(combo: Combo, facts: set[str], timed: dict[str, set[str]]) -> bool:
-    """All of `all`, one of `any`, none of `none`; "now"/"imminent" only when one of the
-    combo's own indicators was said now (the `any` part, when there is one)."""
+    """All of `all`, one of `any`, none of `none`; "now"/"imminent"/"recent_act" only when
+    one of the combo's own indicators was said now, or dated recent in its own clause (the
+    `any` part, when there is one)."""
     if not combo.required <= facts or not facts.isdisjoint(combo.none):
         return False
     if combo.any and facts.isdisjoint(combo.any_set):

@@ -159,6 +159,7 @@ class PlaceFacts:
     gates: list[str] = field(default_factory=list)
     gate_countries: list[str] = field(default_factory=list)  # across the gates named
     crossings: list[Match] = field(default_factory=list)  # towards a land border
+    heading_abroad: bool = False  # a country right after "sang", "qua", ...: going there
     at_sea: bool = False
     border_area: bool = False
 
@@ -185,6 +186,7 @@ def resolve(doc: Document) -> PlaceFacts:
             out.crossings.append(match)
         if place.kind == "country":
             _add(out.countries, place.code)
+            out.heading_abroad = out.heading_abroad or _towards(doc, match)
             continue
         if place.kind == "gate":
             _add(out.gates, place.code)
@@ -208,6 +210,13 @@ _GATE_WORDS = frozenset({"khau", "ck", "phong"})
 def _near_gate_word(doc: Document, match: Match) -> bool:
     """"cửa khẩu X", "CK X", "đồn biên phòng X", or a name that says it itself."""
     return not _GATE_WORDS.isdisjoint(doc.texts[max(0, match.start - 3):match.start + 2])
+
+
+def _towards(doc: Document, match: Match) -> bool:
+    """"sang Malaysia", "qua bên Đài Loan": the country is where someone goes."""
+    before = doc.texts[max(0, match.start - 2):match.start]
+    return bool(before) and (before[-1] in MOTION_WORDS
+                             or before == ["sang", "ben"] or before == ["qua", "ben"])
 
 
 def _after(doc: Document, match: Match, words: set[str] | frozenset[str], within: int = 1) -> bool:

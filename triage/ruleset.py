@@ -65,7 +65,7 @@ class Combo:
         object.__setattr__(self, "parts", frozenset(self.all + self.any))
         object.__setattr__(self, "any_set", frozenset(self.any))
         object.__setattr__(self, "required",
-                           frozenset(f for f in self.all if f not in ("now", "imminent")))
+                           frozenset(f for f in self.all if f not in TIMED_FACTS))
         object.__setattr__(self, "part_categories",
                            frozenset(p[4:] for p in self.parts if p.startswith("cat:")))
 
@@ -329,6 +329,7 @@ def _compile(directory: Path) -> RuleSet:
         combos.append(Combo(check.str("id"), all_of, any_of, none_of, level,
                             check.int("weight", 10), check.subset("categories", categories),
                             check.subset("functions", FUNCTIONS)))
+        fact_names.add(combos[-1].id)  # a later combination may build on this one
 
     context = _sections(docs["context"], "context.toml", "ctx", CONTEXT_SECTIONS, lexicon)
     children = _sections(docs["children"], "children.toml", "child", CHILD_SECTIONS, lexicon)
@@ -360,8 +361,10 @@ def _compile(directory: Path) -> RuleSet:
 FACTS = frozenset({
     "child", "under_16", "abroad", "foreign_sender", "returned", "past", "now", "recent",
     "long_ago", "border_area", "at_sea", "border_gate", "hint_danger_now", "heading_across",
-    "imminent", "escaped", "caller_is_victim", "free_movement",
+    "imminent", "escaped", "caller_is_victim", "free_movement", "recent_act", "heading_abroad",
 })
+# Facts that hold for a combo only when one of its own indicators carries them.
+TIMED_FACTS = frozenset({"now", "imminent", "recent_act"})
 CONTEXT_SECTIONS = frozenset({
     "negation", "hypothetical", "past", "returned", "now", "harmless", "recent", "long_ago",
     "place_cue", "awareness", "prank", "question", "all_clear",
