@@ -178,3 +178,107 @@ class DirectoryVersion(Base):
     source: Mapped[str] = mapped_column(String(500))
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the file
     summary: Mapped[dict] = mapped_column(JSON, default=dict)  # counts added/changed/ended
+
+
+# -- dispatch, alerts and escalation ------------------------------------------------------
+
+URGENCIES = ("low", "medium", "high", "critical")
+DISPATCH_STATES = ("pending", "acknowledged", "closed", "cancelled")
+ACK_METHODS = ("link", "call", "console", "reply", "supervisor", "api")
+ALERT_KINDS = ("alert", "escalation", "supervisor_unclaimed", "test_alert", "reminder_outcome")
+ALERT_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "undelivered",
+                  "cancelled")
+
+
+class Dispatch(Base):
+    """A tip sent to one office for one function. It runs a snapshot of its escalation
+    policy: `step` is the next step to run, due at `next_due_at` (the database is the
+    timer); `version` makes each change a compare-and-set, so two workers, a retried job
+    and a sweep still advance a step once. `office_name` keeps who held the function when
+    it was sent."""
+
+    __tablename__ = "dispatch"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", DISPATCH_STATES), name="state"),
+        CheckConstraint(_one_of("function", FUNCTIONS), name="function"),
+        CheckConstraint(_one_of("urgency", URGENCIES), name="urgency"),
+        UniqueConstraint("tip_id", "function", "office_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(24))
+    function: Mapped[str] = mapped_column(String(16))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)
+    office_name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    urgency: Mapped[str] = mapped_column(String(16))  # the policy it runs
+    policy: Mapped[dict] = mapped_column(JSON)  # snapshot of the policy when (re)set
+    step: Mapped[int] = mapped_column(default=0)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reminders: Mapped[int] = mapped_column(default=0)  # outcome reminders sent
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254), default="routing")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(254))
+    acknowledged_via: Mapped[str | None] = mapped_column(String(16))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(254))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    declined: Mapped[bool] = mapped_column(Boolean, default=False)  # "not our office"
+
+    office: Mapped[Office] = relationship()
+    alerts: Mapped[list[Alert]] = relationship(back_populates="dispatch", order_by="Alert.id")
+
+
+class Alert(Base):
+    """The outbox: one message to one recipient on one channel. `idempotency_key` makes
+    creating it twice impossible; a worker claims it (pending -> sending) before it
+    sends, so only a worker killed between Twilio's answer and the commit can send twice."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ALERT_KINDS), name="kind"),
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(_one_of("status", ALERT_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("dispatch.id"), index=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    step: Mapped[int | None] = mapped_column()
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    recipient_role: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(500))  # an official's phone, email or URL
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    dispatch: Mapped[Dispatch | None] = relationship(back_populates="alerts")
+    person: Mapped[Person] = relationship()
+
+
+class EscalationPolicy(Base):
+    """The live, editable copy of one urgency's policy (seeded from
+    ``routing/data/policies.toml``); each dispatch keeps a snapshot of the one it runs."""
+
+    __tablename__ = "escalation_policy"
+    __table_args__ = (CheckConstraint(_one_of("urgency", URGENCIES), name="urgency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    urgency: Mapped[str] = mapped_column(String(16), unique=True)
+    body: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(254))
