@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import String, cast, select
 from werkzeug.exceptions import HTTPException
 
-from . import database, intake
+from . import database, dispatching, intake
 from .accounts import AccountError, normalise_email, token_hash
 from .inputs import aware_time, json_object, one_of, whole
 from .models import (
@@ -208,6 +208,7 @@ def create_tip():
                  message_offsets=[[message.id, 0]])
     _audit("tip.create", tip, channel=channel)
     db.commit()
+    dispatching.after_commit(tip.id)
     return jsonify(_summary(tip)), 201
 
 
@@ -319,4 +320,5 @@ def override_triage(reference: str):
                                           reason=reason.strip(), changes=changes))
     _audit("tip.override", tip, fields=sorted(changes))
     database.session().commit()
+    dispatching.after_commit(tip.id)  # the override re-routes
     return jsonify(_summary(tip))

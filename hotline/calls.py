@@ -53,15 +53,18 @@ def apply(db: Session, vault: Vault, recorded: Mapping):
     return EVENTS[name](db, vault, at, **fields)
 
 
-def store(engine: Engine, vault: Vault, recorded: Mapping) -> None:
-    """Apply an event in a transaction of its own. Two events of a new call may race to
-    create it; the loser is tried again and then finds the call."""
+def store(engine: Engine, vault: Vault, recorded: Mapping) -> int | None:
+    """Apply an event in a transaction of its own; returns the id of the call's tip when
+    the event left it waiting to be routed. Two events of a new call may race to create
+    it; the loser is tried again and then finds the call."""
     attempts_left = 3
     while True:
         try:
             with Session(engine) as db, db.begin():
-                apply(db, vault, recorded)
-            return
+                applied = apply(db, vault, recorded)
+                call = applied.call if isinstance(applied, Recording) else applied
+                unrouted = call is not None and call.tip.routed_at is None
+                return call.tip_id if unrouted else None
         except IntegrityError:
             attempts_left -= 1
             if not attempts_left:

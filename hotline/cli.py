@@ -163,6 +163,7 @@ def worker() -> None:
         raise click.ClickException("REDIS_URL is not set (`hotline run` embeds a Redis)")
     connection = Redis.from_url(url)
     threading.Thread(target=_sweep_forever, args=(_settings(),), daemon=True).start()
+    threading.Thread(target=_tick_forever, args=(_settings(),), daemon=True).start()
     Worker([Queue(name, connection=connection) for name in QUEUES],
            connection=connection).work(with_scheduler=True)
 
@@ -189,6 +190,24 @@ def _sweep_forever(settings: dict) -> None:
         except Exception:  # the database is down: try again at the next round
             logging.getLogger(__name__).exception("sweep failed")
         time.sleep(SWEEP_EVERY_SECONDS)
+
+
+def _tick_forever(settings: dict) -> None:
+    """The worker's short poll: routing, escalation steps and unclaimed tips are all due
+    by the database's clock, so every worker polls it (Redis may lose what it holds)."""
+    import time
+
+    from sqlalchemy.orm import sessionmaker
+
+    from routing.db import utcnow
+
+    from . import dispatching
+
+    sessions = sessionmaker(make_engine(settings["DATABASE_URL"]))
+    while True:
+        started = time.monotonic()
+        dispatching.tick(sessions, utcnow(), settings)
+        time.sleep(max(0.0, settings["ROUTING_TICK_SECONDS"] - (time.monotonic() - started)))
 
 
 @main.command("run")

@@ -93,6 +93,11 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "VOICE_SPOOL_SECONDS": _int(env, "VOICE_SPOOL_SECONDS", 30),  # spool replay period
         "OPERATOR_NUMBERS": _numbers(env, "OPERATOR_NUMBERS"),
         "READY_TIMEOUT_SECONDS": _int(env, "READY_TIMEOUT_SECONDS", 2),
+        # Routing: the workers' poll, and how long a new tip may wait unclaimed and
+        # undispatched before the duty supervisor is alerted.
+        "ROUTING_TICK_SECONDS": _int(env, "ROUTING_TICK_SECONDS", 1),
+        "UNCLAIMED_CRITICAL_MINUTES": _int(env, "UNCLAIMED_CRITICAL_MINUTES", 5),
+        "UNCLAIMED_HIGH_MINUTES": _int(env, "UNCLAIMED_HIGH_MINUTES", 15),
     }
     config.update(overrides or {})
     check(config)

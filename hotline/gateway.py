@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from . import database, intake
+from . import database, dispatching, intake
 from .inputs import aware_time, json_object
 from .phones import mask, parse_number
 from .retriage import after_joining
@@ -91,8 +91,10 @@ def gateway_sms():
             remote_addr=request.remote_addr)
     except IntegrityError:
         abort(503, "try again")
-    if not received.duplicate and not received.new_tip:
-        after_joining(received.tip.id)
+    if received.new_tip:
+        dispatching.after_commit(received.tip.id)  # route it now
+    elif not received.duplicate:
+        after_joining(received.tip.id)  # judge the grown thread, which routes it again
     if not received.duplicate:
         log.info("gateway sms stored in %s from %s", received.tip.reference, mask(number))
     return jsonify(reference=received.tip.reference, duplicate=received.duplicate)

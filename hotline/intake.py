@@ -152,6 +152,7 @@ def judge(db: Session, tip: Tip, text: str, sender: str | None, received_at: dat
     tip.triage = stored
     tip.rules_version = result.rules_version
     tip.triage_pending_since = None
+    tip.routed_at = None  # routing must run for the new verdict (and places)
     if not tip.overridden:
         tip.urgency = result.urgency
         tip.child_involved = result.child_involved

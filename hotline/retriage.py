@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import intake
+from . import dispatching, intake
 from .crypto import Vault
 from .models import Tip
 from .phones import parse_number
@@ -38,8 +38,9 @@ def thread_text(tip: Tip, vault: Vault) -> tuple[str, list[list[int]]]:
     return "\n\n".join(parts), offsets
 
 
-def retriage(db: Session, vault: Vault, tip_id: int) -> bool:
-    """Judge the tip's thread if a re-run is pending; False when there was nothing to do."""
+def retriage(db: Session, vault: Vault, tip_id: int, now: datetime) -> bool:
+    """Judge the tip's thread if a re-run is pending, and route the new verdict in the
+    same transaction; False when there was nothing to do."""
     tip = db.get(Tip, tip_id, with_for_update=True)
     if tip is None or tip.triage_pending_since is None:
         return False
@@ -48,6 +49,7 @@ def retriage(db: Session, vault: Vault, tip_id: int) -> bool:
     if tip.caller is not None and tip.caller.number_encrypted:
         sender = parse_number(vault.decrypt(tip.caller.number_encrypted)).sender
     intake.judge(db, tip, text, sender, tip.last_activity_at, message_offsets=offsets)
+    dispatching.route_tip(db, tip.id, now)
     return True
 
 
@@ -74,7 +76,7 @@ def request_retriage(redis_connection, tip_id: int) -> None:
 
 def run_retriage_job(tip_id: int) -> bool:
     """The RQ job: its own database connection, from the worker's environment."""
-    from routing.db import make_engine
+    from routing.db import make_engine, utcnow
 
     from . import config
 
@@ -82,7 +84,7 @@ def run_retriage_job(tip_id: int) -> bool:
     engine = make_engine(settings["DATABASE_URL"])
     try:
         with Session(engine) as db, db.begin():
-            return retriage(db, Vault(settings["HOTLINE_DATA_KEY"]), tip_id)
+            return retriage(db, Vault(settings["HOTLINE_DATA_KEY"]), tip_id, utcnow())
     finally:
         engine.dispose()
 
@@ -97,7 +99,7 @@ def sweep(db_factory, vault: Vault, now: datetime) -> int:
     done = 0
     for tip_id in due:
         with db_factory() as db, db.begin():
-            done += retriage(db, vault, tip_id)
+            done += retriage(db, vault, tip_id, now)
     return done
 
 

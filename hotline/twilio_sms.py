@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
-from . import database, intake
+from . import database, dispatching, intake
 from .phones import mask, parse_number
 from .retriage import after_joining
 
@@ -95,8 +95,10 @@ def inbound_sms():
     except IntegrityError:
         log.error("sms not stored after three attempts")
         abort(503, "try again")
-    if not received.duplicate and not received.new_tip:
-        after_joining(received.tip.id)
+    if received.new_tip:
+        dispatching.after_commit(received.tip.id)  # route it now
+    elif not received.duplicate:
+        after_joining(received.tip.id)  # judge the grown thread, which routes it again
     if received.duplicate:
         log.info("duplicate delivery of an SMS answered without storing")
     else:

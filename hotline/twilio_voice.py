@@ -28,7 +28,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from . import calls
+from . import calls, dispatching
 from .models import RECORDING_KINDS, RECORDING_STATUSES, User
 from .phones import parse_number
 from .spool import Replayer, Spool
@@ -303,7 +303,10 @@ def _store(name: str, at=None, /, **fields) -> None:
     future = _storage.submit(calls.store, app.extensions["hotline.engine"],
                              app.extensions["hotline.vault"], recorded)
     try:
-        future.result(timeout=app.config["VOICE_STORE_SECONDS"])
+        unrouted_tip = future.result(timeout=app.config["VOICE_STORE_SECONDS"])
+        if unrouted_tip is not None:  # enqueued in the background: Redis may be slow
+            _storage.submit(dispatching.request_routing, app.extensions["hotline.redis"],
+                            unrouted_tip)
         return
     except FutureTimeout:
         log.error("voice event %s past its deadline: spooled", name)

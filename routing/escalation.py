@@ -11,6 +11,7 @@ rather than never.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import policies
 from .models import Alert, Dispatch, DutyShift, Office, Person
 
-ROLE_ORDER = ("primary", "backup", "head", "supervisor")
+log = logging.getLogger(__name__)
 
 
 class DispatchStateError(ValueError):
@@ -68,7 +69,11 @@ def run_step(db: Session, dispatch: Dispatch, now: datetime) -> bool:
     if spec is None:
         return False
     kind = "alert" if step == 0 else "escalation"
-    for recipient in recipients(db, dispatch.office, spec["roles"], now):
+    reached = recipients(db, dispatch.office, spec["roles"], now)
+    if not reached:
+        log.critical("dispatch %s step %s reached nobody: the directory has no supervisor",
+                     dispatch.id, step)
+    for recipient in reached:
         for channel in channels_for(recipient.person, dispatch.office, spec.get("channels")):
             _add_alert(db, dispatch, kind, step, recipient, channel, now, f"step:{step}")
     return True
@@ -116,6 +121,29 @@ def _claim(db: Session, dispatch: Dispatch, **values) -> bool:
         return False
     db.refresh(dispatch)
     return True
+
+
+def alert_supervisors(db: Session, tip_id: int, reference: str, kind: str,
+                      now: datetime) -> int:
+    """Alert the duty supervisor about a tip itself (nobody has claimed or dispatched
+    it); each (tip, kind) once. Returns how many alerts were written."""
+    written = 0
+    for person, _ in duty_supervisors(db, now):
+        for channel in channels_for(person, person.office, None):
+            key = f"tip:{tip_id}:{kind}:person:{person.id}:{channel}"
+            alert = Alert(idempotency_key=key, tip_id=tip_id, kind=kind, person_id=person.id,
+                          recipient_role="supervisor", channel=channel,
+                          address=_address(person, person.office, channel),
+                          status="pending", next_attempt_at=now, created_at=now)
+            try:
+                with db.begin_nested():
+                    db.add(alert)
+                written += 1
+            except IntegrityError:
+                pass
+    if not written and not duty_supervisors(db, now):
+        log.critical("no supervisor in the directory to alert about tip %s", reference)
+    return written
 
 
 # -- who gets it, on what ---------------------------------------------------------------

@@ -54,13 +54,13 @@ def test_the_thread_joins_bodies_with_a_blank_line_and_keeps_offsets(engine, vau
 def test_a_joined_message_is_judged_with_the_thread(engine, vault, thread):
     assert _tip(engine, thread).urgency == "low"  # the first message alone
     with Session(engine) as db, db.begin():
-        assert retriage.retriage(db, vault, thread)
+        assert retriage.retriage(db, vault, thread, T0)
     tip = _tip(engine, thread)
     assert tip.urgency == "critical" and tip.child_involved and tip.triage_pending_since is None
     run = tip.triage_runs[-1]
     assert len(tip.triage_runs) == 2 and run.message_offsets[1][1] == len(FIRST) + 2
     with Session(engine) as db, db.begin():
-        assert not retriage.retriage(db, vault, thread)  # nothing pending: nothing done
+        assert not retriage.retriage(db, vault, thread, T0)  # nothing pending: nothing done
     assert len(_tip(engine, thread).triage_runs) == 2
 
 
@@ -69,7 +69,7 @@ def test_a_rerun_never_overwrites_an_override(engine, vault, thread):
         tip = db.get(Tip, thread)
         tip.urgency, tip.overridden = "medium", True
     with Session(engine) as db, db.begin():
-        retriage.retriage(db, vault, thread)
+        retriage.retriage(db, vault, thread, T0)
     tip = _tip(engine, thread)
     assert tip.urgency == "medium" and tip.triage["urgency"] == "critical"
 
