@@ -18,7 +18,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     """Build the app from the environment; `config` overrides single settings."""
     from routing.db import utcnow
 
-    from . import api, database, gateway, health, twilio_sms, twilio_voice
+    from . import api, api_dispatches, database, gateway, health, twilio_sms, twilio_voice
     from .crypto import Vault
 
     app = Flask(__name__)
@@ -34,6 +34,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(twilio_sms.bp)
     app.register_blueprint(gateway.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_dispatches.bp)
     app.register_blueprint(twilio_voice.bp)
     return app
 

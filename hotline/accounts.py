@@ -11,6 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from routing.models import Office
+
 from .models import ROLES, ApiToken, User
 from .phones import parse_number
 
@@ -90,15 +92,21 @@ def create_token(db: Session, email: str, name: str = "api") -> NewToken:
         raise AccountError(f"no user {email}")
     if not user.active:
         raise AccountError(f"{user.email} is not active")
-    if user.role == "focal_point":
-        # Until routing scopes tokens by office, a focal point's token could read every tip.
-        raise AccountError("tokens for focal points come with the routing directory")
+    if user.role == "focal_point" and not _office_in_directory(db, user.office_code):
+        # The token reads only its office's tips: that office must exist.
+        raise AccountError(f"{user.email}'s office {user.office_code} is not in the "
+                           "directory (a focal point's token is scoped to it)")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, token_hash=token_hash(secret),
                      prefix=secret[:len(TOKEN_PREFIX) + 6])
     db.add(token)
     db.flush()
     return NewToken(token, secret)
+
+
+def _office_in_directory(db: Session, code: str | None) -> bool:
+    return code is not None and db.scalar(select(Office.id).where(Office.code == code)) \
+        is not None
 
 
 def token_hash(secret: str) -> str:

@@ -12,6 +12,9 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import String, cast, select
 from werkzeug.exceptions import HTTPException
 
+from routing import disclosure
+from routing.models import Disclosure
+
 from . import database, dispatching, intake
 from .accounts import AccountError, normalise_email, token_hash
 from .inputs import aware_time, json_object, one_of, whole
@@ -32,18 +35,19 @@ from .phones import mask, parse_number
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PAGE_DEFAULT, PAGE_MAX = 50, 200
-API_ROLES = ("operator", "supervisor", "admin")
+API_ROLES = ("operator", "supervisor", "admin", "focal_point")
+STAFF_ROLES = ("operator", "supervisor", "admin")  # the hotline's own people
 ASSIGNING_ROLES = ("supervisor", "admin")
 ASSIGNABLE_ROLES = ("operator", "supervisor")  # the people who work tips
 
 
 @bp.errorhandler(HTTPException)
-def _json_error(error: HTTPException):
+def json_error(error: HTTPException):
     return jsonify(error=error.description), error.code
 
 
 @bp.before_request
-def _authenticate() -> None:
+def authenticate() -> None:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         abort(401, "send Authorization: Bearer <token>")
@@ -54,21 +58,21 @@ def _authenticate() -> None:
         abort(401, "unknown or revoked token")
     if token.user.role not in API_ROLES:
         abort(403, "this token's role may not use the tip API")
-    token.last_used_at = _now()
+    token.last_used_at = now()
     db.commit()
     g.user = db.get(User, token.user_id)
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return current_app.extensions["hotline.clock"]()
 
 
-def _audit(action: str, tip: Tip | None = None, **detail) -> None:
-    database.session().add(AuditEvent(action=action, tip=tip, user_id=g.user.id, at=_now(),
+def audit(action: str, tip: Tip | None = None, **detail) -> None:
+    database.session().add(AuditEvent(action=action, tip=tip, user_id=g.user.id, at=now(),
                                       remote_addr=request.remote_addr, detail=detail))
 
 
-def _tip_or_404(reference: str, lock: bool = False) -> Tip:
+def tip_or_404(reference: str, lock: bool = False) -> Tip:
     """`lock`: hold the tip's row until commit (PostgreSQL), so that of two requests
     changing who holds a tip the second waits and then sees what the first did."""
     query = select(Tip).where(Tip.reference == reference)
@@ -76,6 +80,12 @@ def _tip_or_404(reference: str, lock: bool = False) -> Tip:
     if tip is None:
         abort(404, f"no tip {reference}")
     return tip
+
+
+def _staff_only() -> None:
+    if g.user.role not in STAFF_ROLES:
+        abort(403, "focal points read the tips dispatched to their office and act on their "
+                   "dispatches; the hotline's staff work the tips")
 
 
 def _summary(tip: Tip) -> dict:
@@ -100,6 +110,8 @@ def _email(user_id: int | None) -> str | None:
 def list_tips():
     """Newest first; `after` is the `next` cursor of the previous page."""
     query = select(Tip).order_by(Tip.id.desc())
+    if g.user.role == "focal_point":
+        query = query.where(dispatching.to_office(g.user.office_code))
     args = request.args
     if "status" in args:
         query = query.where(Tip.status == one_of("status", args["status"], TIP_STATUSES))
@@ -119,22 +131,28 @@ def list_tips():
     limit = whole("limit", args.get("limit", str(PAGE_DEFAULT)), 1, PAGE_MAX)
     tips = database.session().scalars(query.limit(limit + 1)).all()
     page, more = tips[:limit], len(tips) > limit
-    _audit("tip.list", references=[t.reference for t in page])
+    audit("tip.list", references=[t.reference for t in page])
     database.session().commit()
-    return jsonify(tips=[_summary(t) for t in page], next=page[-1].id if more else None)
+    shown = _summary if g.user.role in STAFF_ROLES else _office_summary
+    return jsonify(tips=[shown(t) for t in page], next=page[-1].id if more else None)
 
 
 @bp.get("/tips/<reference>")
 def get_tip(reference: str):
-    tip = _tip_or_404(reference)
+    tip = tip_or_404(reference)
+    if g.user.role == "focal_point":
+        return _office_view(tip)
     vault = current_app.extensions["hotline.vault"]
     caller = tip.caller
+    dispatches = dispatching.dispatches_of(database.session(), tip.id)
     detail = _summary(tip) | {
         "triage": tip.triage, "rules_version": tip.rules_version,
         "messages": [{"direction": m.direction, "received_at": m.received_at.isoformat(),
                       "body": vault.decrypt(m.body_encrypted), "too_long": m.too_long}
                      for m in tip.messages],
         "calls": [_call_detail(call, vault) for call in tip.calls],
+        "dispatch_status": dispatching.dispatch_status(dispatches),
+        "dispatches": [dispatching.describe(d) for d in dispatches],
         "triage_runs": [{"at": run.ran_at.isoformat(), "rules_version": run.rules_version,
                          "urgency": run.result.get("urgency"), "score": run.result.get("score")}
                         for run in tip.triage_runs],
@@ -149,9 +167,66 @@ def get_tip(reference: str):
             "consent": {f: getattr(caller, f"consent_{f}") for f in FUNCTIONS},
         },
     }
-    _audit("tip.read", tip)
+    audit("tip.read", tip)
     database.session().commit()
     return jsonify(detail)
+
+
+def _office_summary(tip: Tip) -> dict:
+    """A tip as a focal point sees it in a listing: no caller, no text."""
+    found = tip.triage or {}
+    return {"reference": tip.reference, "status": tip.status, "urgency": tip.urgency,
+            "child_involved": tip.child_involved, "functions": tip.functions,
+            "provinces": found.get("provinces", []), "categories": found.get("categories", []),
+            "created_at": tip.created_at.isoformat()}
+
+
+def _office_view(tip: Tip):
+    """A tip dispatched to the focal point's office, disclosed as the rules allow and
+    recorded as a disclosure; any other tip is a 404 (and the attempt is audited)."""
+    db = database.session()
+    own = [d for d in dispatching.dispatches_of(db, tip.id)
+           if d.office.code == g.user.office_code and d.state != "cancelled"]
+    if not own:
+        audit("tip.read_refused", tip, office=g.user.office_code)
+        db.commit()
+        abort(404, f"no tip {tip.reference}")
+    caller = tip.caller
+    consented = caller is not None and any(getattr(caller, f"consent_{d.function}")
+                                           for d in own)
+    found_basis = disclosure.basis(disclosure.packaged(), consented=consented,
+                                   urgency=tip.urgency or "low",
+                                   child_involved=bool(tip.child_involved))
+    view = _office_summary(tip)
+    if found_basis is not None:
+        view |= _protected_fields(tip)
+    db.add(Disclosure(tip_id=tip.id, dispatch_id=own[0].id, recipient=g.user.email,
+                      fields=sorted(view), basis=found_basis or "minimum", at=now()))
+    view |= {"basis": found_basis, "dispatches": [dispatching.describe(d) for d in own]}
+    audit("tip.read", tip, basis=found_basis or "minimum")
+    db.commit()
+    return jsonify(view)
+
+
+def _protected_fields(tip: Tip) -> dict:
+    """The caller's number (with their safety record: the phone may be in a trafficker's
+    hands) and what they said."""
+    vault = current_app.extensions["hotline.vault"]
+    caller = tip.caller
+    number = vault.decrypt(caller.number_encrypted) if caller and caller.number_encrypted \
+        else None
+    return {
+        "caller_number": number,
+        "caller_safety": None if caller is None else {
+            "safe_to_call": caller.safe_to_call, "safe_to_text": caller.safe_to_text,
+            "safe_hours": caller.safe_hours, "phone_shared": caller.phone_shared},
+        "thread": [{"received_at": m.received_at.isoformat(),
+                    "body": vault.decrypt(m.body_encrypted)}
+                   for m in tip.messages if m.direction == "in"]
+        + [{"received_at": c.started_at.isoformat(),
+            "transcript": vault.decrypt(c.transcript_encrypted)}
+           for c in tip.calls if c.transcript_encrypted],
+    }
 
 
 def _call_detail(call: Call, vault) -> dict:
@@ -182,6 +257,7 @@ TEXT_MAX = 20_000
 @bp.post("/tips")
 def create_tip():
     """A tip an operator enters: a walk-in, an email, a call on another line."""
+    _staff_only()
     body = json_object()
     channel = one_of("channel", body.get("channel"), ENTERED_CHANNELS)
     text = body.get("text")
@@ -193,7 +269,7 @@ def create_tip():
     if sender is not None and not isinstance(sender, str):
         abort(400, "from must be a string")
     received_at = aware_time("received_at", body["received_at"]) \
-        if body.get("received_at") is not None else _now()
+        if body.get("received_at") is not None else now()
     db = database.session()
     vault = current_app.extensions["hotline.vault"]
     number = parse_number(sender) if sender else None
@@ -206,7 +282,7 @@ def create_tip():
     db.flush()
     intake.judge(db, tip, text, number.sender if number else None, received_at,
                  message_offsets=[[message.id, 0]])
-    _audit("tip.create", tip, channel=channel)
+    audit("tip.create", tip, channel=channel)
     db.commit()
     dispatching.after_commit(tip.id)
     return jsonify(_summary(tip)), 201
@@ -216,7 +292,8 @@ def create_tip():
 def claim_tip(reference: str):
     """The caller takes an unclaimed tip; claiming one's own tip again changes nothing.
     A tip someone else holds is refused: only a supervisor moves it (assign)."""
-    tip = _tip_or_404(reference, lock=True)
+    _staff_only()
+    tip = tip_or_404(reference, lock=True)
     if tip.status == "closed":
         abort(409, f"{reference} is closed")
     if tip.claimed_by_id not in (None, g.user.id):
@@ -224,7 +301,7 @@ def claim_tip(reference: str):
     tip.claimed_by_id = g.user.id
     if tip.status == "new":
         tip.status = "claimed"
-    _audit("tip.claim", tip)
+    audit("tip.claim", tip)
     database.session().commit()
     return jsonify(_summary(tip))
 
@@ -232,13 +309,14 @@ def claim_tip(reference: str):
 @bp.post("/tips/<reference>/assign")
 def assign_tip(reference: str):
     """A supervisor gives a tip to an operator or supervisor, or (`user: null`) frees it."""
+    _staff_only()
     if g.user.role not in ASSIGNING_ROLES:
         abort(403, "only supervisors and admins may assign tips; operators claim them")
     body = json_object()
     if "user" not in body:
         abort(400, "user is required: the assignee's email, or null to unassign")
     assignee = _assignee(body["user"])
-    tip = _tip_or_404(reference, lock=True)
+    tip = tip_or_404(reference, lock=True)
     if tip.status == "closed":
         abort(409, f"{reference} is closed")
     before = _email(tip.claimed_by_id)
@@ -247,7 +325,7 @@ def assign_tip(reference: str):
         tip.status = "claimed"
     elif assignee is None and tip.status == "claimed":
         tip.status = "new"  # back in the queue; work already started stays in_progress
-    _audit("tip.assigned", tip, **{"from": before, "to": assignee.email if assignee else None})
+    audit("tip.assigned", tip, **{"from": before, "to": assignee.email if assignee else None})
     database.session().commit()
     return jsonify(_summary(tip))
 
@@ -274,8 +352,9 @@ def _assignee(email: object) -> User | None:
 
 @bp.post("/tips/<reference>/status")
 def set_status(reference: str):
+    _staff_only()
     body = json_object()
-    tip = _tip_or_404(reference)
+    tip = tip_or_404(reference)
     status = one_of("status", body.get("status"), TIP_STATUSES)
     outcome = body.get("outcome")
     if status == "closed":
@@ -284,19 +363,20 @@ def set_status(reference: str):
         abort(400, "an outcome goes only with status closed")
     before = (tip.status, tip.outcome)
     tip.status, tip.outcome = status, outcome
-    tip.closed_at = _now() if status == "closed" else None
-    _audit("tip.status", tip, before=list(before), after=[status, outcome])
+    tip.closed_at = now() if status == "closed" else None
+    audit("tip.status", tip, before=list(before), after=[status, outcome])
     database.session().commit()
     return jsonify(_summary(tip))
 
 
 @bp.post("/tips/<reference>/override")
 def override_triage(reference: str):
+    _staff_only()
     body = json_object()
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         abort(400, "a reason is required")
-    tip = _tip_or_404(reference)
+    tip = tip_or_404(reference)
     changes = {}
     if "urgency" in body:
         changes["urgency"] = [tip.urgency, one_of("urgency", body["urgency"], URGENCIES)]
@@ -316,9 +396,9 @@ def override_triage(reference: str):
         setattr(tip, field, after)
     tip.overridden = True
     tip.routed_at = None  # the new verdict must be routed again
-    database.session().add(TriageOverride(tip=tip, user_id=g.user.id, created_at=_now(),
+    database.session().add(TriageOverride(tip=tip, user_id=g.user.id, created_at=now(),
                                           reason=reason.strip(), changes=changes))
-    _audit("tip.override", tip, fields=sorted(changes))
+    audit("tip.override", tip, fields=sorted(changes))
     database.session().commit()
     dispatching.after_commit(tip.id)  # the override re-routes
     return jsonify(_summary(tip))

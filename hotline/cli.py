@@ -150,6 +150,87 @@ def keys_rotate() -> None:
     click.echo(f"callers re-hashed: {done.rehashed}; current key {vault.fingerprint}")
 
 
+@main.group()
+def directory() -> None:
+    """The directory of focal points (the database's live copy; format in
+    routing/directory.py)."""
+
+
+@directory.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--by", "imported_by", metavar="EMAIL", help="who is importing (recorded)")
+def directory_import(file: str, imported_by: str | None) -> None:
+    """Make the directory what FILE says (the whole directory); print what changed."""
+    from routing.directory import DirectoryError, import_directory
+
+    text = _read_directory_file(file)
+    with _session() as db_session:
+        try:
+            version = import_directory(db_session, text, file, imported_by)
+        except DirectoryError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"directory version {version.id} ({version.digest[:12]})")
+        _echo_summary(version.summary)
+
+
+@directory.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True), required=False)
+def directory_export(file: str | None) -> None:
+    """Write the directory as a directory file to FILE (standard output by default)."""
+    from routing.directory import export_directory
+
+    with _session() as db_session:
+        text = export_directory(db_session)
+    if file is None:
+        click.echo(text, nl=False)
+    else:
+        with open(file, "w", encoding="utf-8") as out:
+            out.write(text)
+
+
+@directory.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def directory_check(file: str) -> None:
+    """Check FILE without importing it."""
+    from routing.directory import DirectoryError, parse
+
+    try:
+        _, found = parse(_read_directory_file(file))
+    except DirectoryError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{file}: {len(found.agencies)} agencies, {len(found.offices)} offices, "
+               f"{len(found.people)} people, {len(found.absences)} absences, "
+               f"{len(found.duty)} duty shifts")
+
+
+@directory.command("seed")
+def directory_seed() -> None:
+    """Import the packaged seed directory if the directory is empty."""
+    from routing.directory import seed_if_empty
+
+    with _session() as db_session:
+        version = seed_if_empty(db_session)
+        if version is None:
+            click.echo("the directory has agencies already: nothing imported")
+            return
+        click.echo(f"seeded: directory version {version.id}")
+        _echo_summary(version.summary)
+
+
+def _read_directory_file(file: str) -> str:
+    try:
+        with open(file, encoding="utf-8") as source:
+            return source.read()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: not UTF-8 text") from None
+
+
+def _echo_summary(summary: dict) -> None:
+    for kind, counts in summary.items():
+        click.echo(f"{kind}: {counts['added']} added, {counts['changed']} changed, "
+                   f"{counts['ended']} ended")
+
+
 @main.command("worker")
 def worker() -> None:
     """An RQ worker with its scheduler, on REDIS_URL."""

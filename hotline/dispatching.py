@@ -19,7 +19,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from routing import escalation
-from routing.models import Alert, Dispatch
+from routing.models import Alert, Dispatch, Office
 from routing.route import TipFacts, route
 
 from .models import Tip
@@ -143,3 +143,53 @@ def _run_due(sessions, now: datetime) -> int:
         ran += batch
         if batch < 100:
             return ran
+
+
+# -- what the dispatches of a tip say ---------------------------------------------------
+
+
+def describe(dispatch: Dispatch) -> dict:
+    """A dispatch as the API shows it: office, state, its alerts and acknowledgement."""
+    def at(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": dispatch.id, "function": dispatch.function,
+        "office": {"code": dispatch.office.code, "name": dispatch.office_name},
+        "state": dispatch.state, "urgency": dispatch.urgency, "step": dispatch.step,
+        "next_due_at": at(dispatch.next_due_at), "created_at": at(dispatch.created_at),
+        "created_by": dispatch.created_by,
+        "acknowledged": None if dispatch.acknowledged_at is None else {
+            "at": at(dispatch.acknowledged_at), "by": dispatch.acknowledged_by,
+            "via": dispatch.acknowledged_via},
+        "outcome": dispatch.outcome, "closed_at": at(dispatch.closed_at),
+        "cancelled": None if dispatch.cancelled_at is None else {
+            "at": at(dispatch.cancelled_at), "by": dispatch.cancelled_by,
+            "reason": dispatch.cancel_reason, "not_our_office": dispatch.declined},
+        "alerts": [{"kind": a.kind, "step": a.step, "channel": a.channel,
+                    "recipient_role": a.recipient_role, "status": a.status,
+                    "sent_at": at(a.sent_at), "status_at": at(a.status_at)}
+                   for a in dispatch.alerts],
+    }
+
+
+def to_office(office_code: str | None):
+    """A condition on Tip: dispatched (and not cancelled) to the office."""
+    return exists().where(Dispatch.tip_id == Tip.id, Dispatch.state != "cancelled",
+                          Dispatch.office.has(Office.code == office_code))
+
+
+def dispatches_of(db: Session, tip_id: int) -> list[Dispatch]:
+    return list(db.scalars(select(Dispatch).where(Dispatch.tip_id == tip_id)
+                           .order_by(Dispatch.id)))
+
+
+def dispatch_status(dispatches: list[Dispatch]) -> str | None:
+    """What the dispatches say of the tip: None (nothing sent), "dispatched", or
+    "acknowledged" once every dispatch not cancelled is acknowledged or closed."""
+    live = [d for d in dispatches if d.state != "cancelled"]
+    if not live:
+        return None
+    if all(d.state in ("acknowledged", "closed") for d in live):
+        return "acknowledged"
+    return "dispatched"

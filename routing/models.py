@@ -257,7 +257,7 @@ class Alert(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(500))  # an official's phone, email or URL
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(200), index=True)  # SID, Message-ID
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -282,3 +282,18 @@ class EscalationPolicy(Base):
     body: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(254))
+
+
+class Disclosure(Base):
+    """Who received which fields of which tip, when, and on what basis ("consent", a
+    disclosure rule's id, or "alert" for what an alert itself carries)."""
+
+    __tablename__ = "disclosure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
+    dispatch_id: Mapped[int | None] = mapped_column(ForeignKey("dispatch.id"))
+    recipient: Mapped[str] = mapped_column(String(254))  # an email or a person's code
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    basis: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@ the append-only audit log, users and tokens from the command line."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -21,6 +21,7 @@ from hotline.config import DEVELOPMENT_SECRET_KEY, ConfigError, load
 from hotline.crypto import DEVELOPMENT_DATA_KEY, generate_key
 from hotline.models import ApiToken, AuditEvent, Tip, User
 from routing.db import Base, make_engine
+from routing.models import Agency, Office
 
 # -- configuration ----------------------------------------------------------------------
 
@@ -291,10 +292,17 @@ def test_token_create_prints_a_secret_that_is_stored_only_hashed(cli, db_url):
     assert secret not in stored
 
 
-def test_focal_points_get_no_token_until_routing_scopes_them(cli, db_url):
+def test_a_focal_points_token_needs_their_office_in_the_directory(cli, db_url):
     cli("user", "create", "fp@example.vn", "--role", "focal_point", "--office", "C02",
         input="a long enough password\n")
     result = cli("token", "create", "--user", "fp@example.vn")
-    assert result.exit_code != 0 and "focal points" in result.output
+    assert result.exit_code != 0 and "not in the directory" in result.output
+    engine = make_engine(db_url)
+    with Session(engine) as db, db.begin():
+        agency = Agency(code="BCA", name="Bộ Công an", valid_from=date(1945, 8, 19))
+        db.add(Office(code="C02", agency=agency, name="Cục C02", scope="national",
+                      valid_from=date(2025, 3, 1)))
+    engine.dispose()
+    assert cli("token", "create", "--user", "fp@example.vn").exit_code == 0
     result = cli("token", "create", "--user", "nobody@example.vn")
     assert result.exit_code != 0 and "no user" in result.output
