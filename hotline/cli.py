@@ -274,20 +274,23 @@ def _sweep_forever(settings: dict) -> None:
 
 
 def _tick_forever(settings: dict) -> None:
-    """The worker's short poll: routing, escalation steps and unclaimed tips are all due
-    by the database's clock, so every worker polls it (Redis may lose what it holds)."""
+    """The worker's short poll: routing, escalation steps, unclaimed tips and the outbox
+    are all due by the database's clock, so every worker polls it (Redis may lose what it
+    holds)."""
     import time
 
     from sqlalchemy.orm import sessionmaker
 
+    from routing.channels import Channels
     from routing.db import utcnow
 
     from . import dispatching
 
     sessions = sessionmaker(make_engine(settings["DATABASE_URL"]))
+    channels = Channels(settings)
     while True:
         started = time.monotonic()
-        dispatching.tick(sessions, utcnow(), settings)
+        dispatching.tick(sessions, utcnow(), settings, channels)
         time.sleep(max(0.0, settings["ROUTING_TICK_SECONDS"] - (time.monotonic() - started)))
 
 

@@ -53,12 +53,17 @@ def _numbers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 def _gateways(value: str) -> dict[str, str]:
+    return _secrets(value, "HOTLINE_GATEWAYS")
+
+
+def _secrets(value: str, name: str) -> dict[str, str]:
+    """"name=secret;...", each secret long enough to sign with."""
     from .gateway import parse_gateways
 
     try:
         return parse_gateways(value)
     except ValueError as error:
-        raise ConfigError(str(error)) from None
+        raise ConfigError(str(error).replace("HOTLINE_GATEWAYS", name)) from None
 
 
 def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None) -> dict:
@@ -98,6 +103,20 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "ROUTING_TICK_SECONDS": _int(env, "ROUTING_TICK_SECONDS", 1),
         "UNCLAIMED_CRITICAL_MINUTES": _int(env, "UNCLAIMED_CRITICAL_MINUTES", 5),
         "UNCLAIMED_HIGH_MINUTES": _int(env, "UNCLAIMED_HIGH_MINUTES", 15),
+        # Alerts: where they go out, and how.
+        "TWILIO_API_BASE": env.get("TWILIO_API_BASE") or "https://api.twilio.com",
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID") or "",
+        "SMTP_HOST": env.get("SMTP_HOST") or "",
+        "SMTP_PORT": _int(env, "SMTP_PORT", 25),
+        "SMTP_USER": env.get("SMTP_USER") or "",
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or "",
+        "SMTP_STARTTLS": _flag(env, "SMTP_STARTTLS", False),
+        "SMTP_FROM": env.get("SMTP_FROM") or "Tong dai 111 <alerts@localhost>",
+        "SEND_TIMEOUT_SECONDS": _int(env, "SEND_TIMEOUT_SECONDS", 10),
+        "SMS_FOLD_DIACRITICS": _flag(env, "SMS_FOLD_DIACRITICS", False),
+        # Never on in production: the seed directory's contacts are placeholders.
+        "ALERTS_TO_PLACEHOLDERS": _flag(env, "ALERTS_TO_PLACEHOLDERS", False),
+        "WEBHOOK_SECRETS": _secrets(env.get("WEBHOOK_SECRETS") or "", "WEBHOOK_SECRETS"),
     }
     config.update(overrides or {})
     check(config)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from routing import escalation
+from routing import escalation, outbox
 from routing.models import Alert, Dispatch, Office
 from routing.route import TipFacts, route
 
@@ -79,8 +79,9 @@ def watch_unclaimed(sessions, now: datetime, waits: dict[str, int]) -> int:
                 ~exists().where(Alert.tip_id == Tip.id, Alert.kind == "supervisor_unclaimed"))
                 .limit(100)).all()
             for tip in waiting:
-                alerted += escalation.alert_supervisors(db, tip.id, tip.reference,
-                                                        "supervisor_unclaimed", now)
+                alerted += escalation.alert_supervisors(
+                    db, tip.id, tip.reference, "supervisor_unclaimed", now,
+                    urgency=tip.urgency, child_involved=bool(tip.child_involved))
     return alerted
 
 
@@ -117,16 +118,20 @@ def after_commit(tip_id: int) -> None:
     request_routing(current_app.extensions["hotline.redis"], tip_id)
 
 
-def tick(sessions, now: datetime, config) -> dict[str, int]:
+def tick(sessions, now: datetime, config, channels=None) -> dict[str, int]:
     """One pass of a worker's short poll: route unrouted tips, run due escalation steps,
-    and watch unclaimed tips. Each part goes on when another fails (the database may be
-    down for one query and back for the next)."""
+    watch unclaimed tips, and (given `channels`) send the alerts due. Each part goes on
+    when another fails (the database may be down for one query and back for the next)."""
     done = {}
-    for name, work in (("routed", lambda: route_unrouted(sessions, now)),
-                       ("steps", lambda: _run_due(sessions, now)),
-                       ("unclaimed", lambda: watch_unclaimed(sessions, now, {
-                           "critical": config["UNCLAIMED_CRITICAL_MINUTES"],
-                           "high": config["UNCLAIMED_HIGH_MINUTES"]}))):
+    parts = [("routed", lambda: route_unrouted(sessions, now)),
+             ("steps", lambda: _run_due(sessions, now)),
+             ("unclaimed", lambda: watch_unclaimed(sessions, now, {
+                 "critical": config["UNCLAIMED_CRITICAL_MINUTES"],
+                 "high": config["UNCLAIMED_HIGH_MINUTES"]}))]
+    if channels is not None:
+        settings = outbox.OutboxSettings.from_config(config)
+        parts.append(("sent", lambda: outbox.run(sessions, channels, settings, now)))
+    for name, work in parts:
         try:
             done[name] = work()
         except Exception as error:  # tried again at the next tick

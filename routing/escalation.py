@@ -124,14 +124,16 @@ def _claim(db: Session, dispatch: Dispatch, **values) -> bool:
 
 
 def alert_supervisors(db: Session, tip_id: int, reference: str, kind: str,
-                      now: datetime) -> int:
+                      now: datetime, *, urgency: str, child_involved: bool) -> int:
     """Alert the duty supervisor about a tip itself (nobody has claimed or dispatched
     it); each (tip, kind) once. Returns how many alerts were written."""
     written = 0
     for person, _ in duty_supervisors(db, now):
         for channel in channels_for(person, person.office, None):
             key = f"tip:{tip_id}:{kind}:person:{person.id}:{channel}"
-            alert = Alert(idempotency_key=key, tip_id=tip_id, kind=kind, person_id=person.id,
+            alert = Alert(idempotency_key=key, tip_id=tip_id, kind=kind, reference=reference,
+                          urgency=urgency, child_involved=child_involved,
+                          person_id=person.id,
                           recipient_role="supervisor", channel=channel,
                           address=_address(person, person.office, channel),
                           status="pending", next_attempt_at=now, created_at=now)
@@ -209,7 +211,9 @@ def _add_alert(db: Session, dispatch: Dispatch, kind: str, step: int | None,
                recipient: Recipient, channel: str, now: datetime, occasion: str) -> None:
     key = f"dispatch:{dispatch.id}:{occasion}:person:{recipient.person.id}:{channel}"
     alert = Alert(idempotency_key=key, dispatch_id=dispatch.id, tip_id=dispatch.tip_id,
-                  kind=kind, step=step, person_id=recipient.person.id,
+                  kind=kind, step=step, reference=dispatch.reference,
+                  urgency=dispatch.urgency, child_involved=dispatch.child_involved,
+                  function=dispatch.function, person_id=recipient.person.id,
                   recipient_role=recipient.role, channel=channel,
                   address=_address(recipient.person, dispatch.office, channel),
                   status="pending", next_attempt_at=now, created_at=now)

@@ -213,6 +213,7 @@ class Dispatch(Base):
     office_name: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     urgency: Mapped[str] = mapped_column(String(16))  # the policy it runs
+    child_involved: Mapped[bool] = mapped_column(Boolean, default=False)
     policy: Mapped[dict] = mapped_column(JSON)  # snapshot of the policy when (re)set
     step: Mapped[int] = mapped_column(default=0)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -252,6 +253,11 @@ class Alert(Base):
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
     step: Mapped[int | None] = mapped_column()
+    # What the alert says, fixed when it is written: never more than this.
+    reference: Mapped[str] = mapped_column(String(24))
+    urgency: Mapped[str] = mapped_column(String(16))
+    child_involved: Mapped[bool] = mapped_column(Boolean, default=False)
+    function: Mapped[str | None] = mapped_column(String(16))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     recipient_role: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
@@ -264,6 +270,8 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resent: Mapped[int] = mapped_column(default=0)  # sent again after a worker stopped
+    maybe_sent: Mapped[bool] = mapped_column(Boolean, default=False)  # no answer came back
     version: Mapped[int] = mapped_column(default=1)
 
     dispatch: Mapped[Dispatch | None] = relationship(back_populates="alerts")

@@ -71,8 +71,10 @@ def route(db: Session, facts: TipFacts, now: datetime) -> Routed:
     policy = policies.current(db, facts.urgency)
     created = [dispatch for function, office in offices_for(db, facts, day_in_vietnam(now))
                if (dispatch := _add(db, facts, function, office, policy, now)) is not None]
-    raised = [dispatch for dispatch in _open(db, facts.tip_id)
-              if raise_urgency(dispatch, facts.urgency, policy)]
+    open_now = _open(db, facts.tip_id)
+    for dispatch in open_now:  # a child found later is said in the alerts still to come
+        dispatch.child_involved = dispatch.child_involved or facts.child_involved
+    raised = [d for d in open_now if raise_urgency(d, facts.urgency, policy)]
     return Routed(tuple(created), tuple(raised))
 
 
@@ -147,7 +149,8 @@ def _add(db: Session, facts: TipFacts, function: str, office: Office, policy: di
         return None
     dispatch = Dispatch(tip_id=facts.tip_id, reference=facts.reference, function=function,
                         office_id=office.id, office_name=office.name,
-                        urgency=urgency or facts.urgency, policy=policy, step=0,
+                        urgency=urgency or facts.urgency,
+                        child_involved=facts.child_involved, policy=policy, step=0,
                         next_due_at=now, created_at=now)
     try:
         with db.begin_nested():

@@ -1,0 +1,210 @@
+"""The outbox: sending each alert once, retrying what may succeed later, falling back to
+the recipient's next channel when one fails for good.
+
+A worker claims due alerts (pending -> sending, a compare-and-set on the alert's
+version; FOR UPDATE SKIP LOCKED on PostgreSQL) and commits before it sends, so two
+workers never send one alert. Twilio takes no idempotency key: a worker killed after the
+provider accepted a send and before its commit leaves the alert "sending"; it is sent
+again once it has been stuck for a while, and counted (`resent`). That window, and a
+send whose answer never came back (`maybe_sent`), are the only sources of a duplicate.
+Every alert sent is recorded as a disclosure of what it carried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import acklinks, templates
+from .channels import Outgoing, SendError
+from .models import Alert, Disclosure, Dispatch
+
+log = logging.getLogger(__name__)
+RETRY_AFTER = (timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=1),
+               timedelta(minutes=2), timedelta(minutes=5))  # then the next channel
+STUCK_AFTER = timedelta(minutes=2)
+ALERT_FIELDS = ["reference", "urgency", "child_involved", "function"]  # what an alert shows
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    public_base_url: str
+    secret_key: str  # signs acknowledgement links
+    fold_sms: bool = False  # Vietnamese without diacritics: GSM-7, 160 characters a segment
+    to_placeholders: bool = False  # send to contacts marked placeholder (demos, tests)
+    webhook_secrets: Mapping[str, str] | None = None  # office code -> HMAC secret
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> OutboxSettings:
+        return cls(public_base_url=config["PUBLIC_BASE_URL"], secret_key=config["SECRET_KEY"],
+                   fold_sms=bool(config.get("SMS_FOLD_DIACRITICS")),
+                   to_placeholders=bool(config.get("ALERTS_TO_PLACEHOLDERS")),
+                   webhook_secrets=config.get("WEBHOOK_SECRETS") or {})
+
+
+def run(sessions, channels, settings: OutboxSettings, now: datetime, limit: int = 50) -> int:
+    """Claim the alerts due now and send each; returns how many were sent."""
+    with sessions() as db, db.begin():
+        release_stuck(db, now)
+        claimed = claim(db, now, limit)
+    return sum(deliver(sessions, channels, settings, alert_id, version, now)
+               for alert_id, version in claimed)
+
+
+def claim(db: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """(id, version) of due alerts this worker now holds ("sending")."""
+    query = (select(Alert.id, Alert.version)
+             .where(Alert.status == "pending", Alert.next_attempt_at <= now)
+             .order_by(Alert.next_attempt_at, Alert.id).limit(limit))
+    if db.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for alert_id, version in db.execute(query).all():
+        taken = db.execute(update(Alert).where(Alert.id == alert_id, Alert.version == version,
+                                               Alert.status == "pending")
+                           .values(status="sending", version=version + 1,
+                                   attempts=Alert.attempts + 1, status_at=now))
+        if taken.rowcount == 1:
+            claimed.append((alert_id, version + 1))
+    return claimed
+
+
+def release_stuck(db: Session, now: datetime) -> int:
+    """Alerts left "sending" by a worker that stopped: sent again, and counted."""
+    released = db.execute(update(Alert).where(Alert.status == "sending",
+                                              Alert.status_at <= now - STUCK_AFTER)
+                          .values(status="pending", next_attempt_at=now,
+                                  resent=Alert.resent + 1, version=Alert.version + 1))
+    if released.rowcount:
+        log.warning("%d alerts left mid-send by a stopped worker: sending again",
+                    released.rowcount)
+    return released.rowcount
+
+
+def deliver(sessions, channels, settings: OutboxSettings, alert_id: int, version: int,
+            now: datetime) -> bool:
+    """Send one claimed alert and record what happened; True when it was sent."""
+    with sessions() as db:
+        alert = db.get(Alert, alert_id)
+        refused = _refusal(alert, settings)
+        outgoing = None if refused else _outgoing(alert, settings, now)
+    if refused:
+        return _finish_failed(sessions, alert_id, version, refused, now, retryable=False)
+    try:
+        sent = channels.send(outgoing)
+    except SendError as error:
+        if error.maybe_sent:
+            log.warning("alert %s may have been sent: a retry may send it twice", alert_id)
+        return _finish_failed(sessions, alert_id, version, str(error), now,
+                              retryable=error.retryable, maybe_sent=error.maybe_sent)
+    with sessions() as db, db.begin():
+        done = db.execute(update(Alert).where(Alert.id == alert_id, Alert.version == version)
+                          .values(status="sent", provider_id=sent.provider_id, sent_at=now,
+                                  status_at=now, last_error=None, version=version + 1))
+        if done.rowcount != 1:  # released as stuck meanwhile: keep the later state
+            log.warning("alert %s was sent after it had been released", alert_id)
+        alert = db.get(Alert, alert_id)
+        if alert.tip_id is not None:
+            db.add(Disclosure(tip_id=alert.tip_id, dispatch_id=alert.dispatch_id,
+                              recipient=alert.person.code, fields=ALERT_FIELDS,
+                              basis="alert", at=now))
+    return True
+
+
+def _refusal(alert: Alert, settings: OutboxSettings) -> str | None:
+    if alert.person.placeholder and not settings.to_placeholders:
+        return "a placeholder contact: not sent (replace it in the directory)"
+    if alert.channel == "webhook" and not (settings.webhook_secrets or {}).get(
+            alert.person.office.code):
+        return "no webhook secret configured for the office"
+    return None
+
+
+def _outgoing(alert: Alert, settings: OutboxSettings, now: datetime) -> Outgoing:
+    dispatch: Dispatch | None = alert.dispatch
+    fields = _fields(alert, settings, now)
+    render = templates.packaged().render
+    base = settings.public_base_url.rstrip("/")
+    if alert.channel == "sms":
+        return Outgoing("sms", alert.address, render(alert.kind, "sms", fields,
+                                                     fold=settings.fold_sms),
+                        status_callback=f"{base}/twilio/status")
+    if alert.channel == "call":
+        query = urlencode({"r": fields["reference"], "u": fields["urgency"],
+                           "c": int(fields["child"]), "f": fields["function"]})
+        return Outgoing("call", alert.address, render(alert.kind, "call", fields),
+                        call_url=f"{base}/twilio/alert-call/{alert.id}?{query}",
+                        status_callback=f"{base}/twilio/status")
+    if alert.channel == "email":
+        return Outgoing("email", alert.address, render(alert.kind, "email_body", fields),
+                        subject=render(alert.kind, "email_subject", fields))
+    return Outgoing("webhook", alert.address, render(alert.kind, "email_body", fields),
+                    secret=settings.webhook_secrets[alert.person.office.code],
+                    payload={"event": f"hotline.{alert.kind}", "alert": alert.id,
+                             "dispatch": dispatch.id if dispatch else None,
+                             **{k: fields[k] for k in ("reference", "urgency", "child",
+                                                       "function", "link")}})
+
+
+def _fields(alert: Alert, settings: OutboxSettings, now: datetime) -> dict:
+    """What an alert may carry: never the story, never the caller."""
+    dispatch = alert.dispatch
+    link = settings.public_base_url if dispatch is None else acklinks.link(
+        settings.public_base_url, settings.secret_key, dispatch.id, alert.person_id)
+    since = dispatch.created_at if dispatch is not None else alert.created_at
+    return {"reference": alert.reference, "urgency": alert.urgency,
+            "child": alert.child_involved, "function": alert.function or "police",
+            "office": dispatch.office_name if dispatch is not None else "",
+            "link": link, "minutes": max(0, int((now - since).total_seconds() // 60))}
+
+
+def _finish_failed(sessions, alert_id: int, version: int, reason: str, now: datetime, *,
+                   retryable: bool, maybe_sent: bool = False) -> bool:
+    with sessions() as db, db.begin():
+        alert = db.get(Alert, alert_id)
+        if alert.version != version:
+            return False
+        again = retryable and alert.attempts <= len(RETRY_AFTER)
+        alert.status = "pending" if again else "failed"
+        alert.next_attempt_at = now + RETRY_AFTER[alert.attempts - 1] if again else None
+        alert.last_error = reason[:500]
+        alert.status_at, alert.version = now, version + 1
+        alert.maybe_sent = alert.maybe_sent or maybe_sent
+        if not again:
+            _fall_back(db, alert, now)
+    return False
+
+
+def _fall_back(db: Session, alert: Alert, now: datetime) -> None:
+    """The recipient's next channel, for the same occasion, once."""
+    person = alert.person
+    tried = alert.idempotency_key.rsplit(":", 1)[0]
+    reachable = [c for c in person.channels
+                 if {"sms": person.phone, "call": person.phone, "email": person.email,
+                     "webhook": person.office.webhook_url}.get(c)]
+    later = reachable[reachable.index(alert.channel) + 1:] if alert.channel in reachable \
+        else reachable
+    for channel in later:
+        fallback = Alert(idempotency_key=f"{tried}:{channel}", dispatch_id=alert.dispatch_id,
+                         tip_id=alert.tip_id, kind=alert.kind, step=alert.step,
+                         reference=alert.reference, urgency=alert.urgency,
+                         child_involved=alert.child_involved, function=alert.function,
+                         person_id=person.id, recipient_role=alert.recipient_role,
+                         channel=channel,
+                         address={"sms": person.phone, "call": person.phone,
+                                  "email": person.email,
+                                  "webhook": person.office.webhook_url}[channel],
+                         status="pending", next_attempt_at=now, created_at=now)
+        try:
+            with db.begin_nested():
+                db.add(fallback)
+            return
+        except IntegrityError:
+            continue  # tried on that channel already
