@@ -18,7 +18,17 @@ def create_app(config: Mapping | None = None) -> Flask:
     """Build the app from the environment; `config` overrides single settings."""
     from routing.db import utcnow
 
-    from . import api, api_dispatches, database, gateway, health, twilio_sms, twilio_voice
+    from . import (
+        ack,
+        api,
+        api_dispatches,
+        database,
+        gateway,
+        health,
+        twilio_alerts,
+        twilio_sms,
+        twilio_voice,
+    )
     from .crypto import Vault
 
     app = Flask(__name__)
@@ -36,6 +46,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api_dispatches.bp)
     app.register_blueprint(twilio_voice.bp)
+    app.register_blueprint(twilio_alerts.bp)
+    app.register_blueprint(ack.bp)
     return app
 
 

@@ -1,5 +1,6 @@
 """Calls to 111 as Twilio reports them: arrival, menu choice, queue, answer, recordings,
-and status. Each call is one tip, keyed by its CallSid.
+and status. Each call is one tip, keyed by its CallSid. Also the key pressed on an alert
+call to a focal point, which must be stored as surely as a caller's call.
 
 Twilio's requests arrive twice, late and out of order, and an event that missed its
 deadline is replayed later from the spool (perhaps after the original finally
@@ -17,6 +18,9 @@ from datetime import datetime
 from sqlalchemy import Engine, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from routing import escalation
+from routing.models import Alert
 
 from .crypto import Vault
 from .intake import find_or_add_caller, judge, new_tip
@@ -63,8 +67,9 @@ def store(engine: Engine, vault: Vault, recorded: Mapping) -> int | None:
             with Session(engine) as db, db.begin():
                 applied = apply(db, vault, recorded)
                 call = applied.call if isinstance(applied, Recording) else applied
-                unrouted = call is not None and call.tip.routed_at is None
-                return call.tip_id if unrouted else None
+                if not isinstance(call, Call):  # an operator's leg, an alert call
+                    return None
+                return call.tip_id if call.tip.routed_at is None else None
         except IntegrityError:
             attempts_left -= 1
             if not attempts_left:
@@ -170,6 +175,21 @@ def status_reported(db: Session, vault: Vault, at: datetime, *, call_sid: str,
     return call
 
 
+def alert_acknowledged(db: Session, vault: Vault, at: datetime, *, alert_id: int) -> None:
+    """Someone pressed 1 on an alert call: their dispatch is acknowledged (a repeat, or
+    a dispatch closed meanwhile, changes nothing); on an alert about a tip itself the
+    press is recorded on the tip."""
+    alert = db.get(Alert, alert_id)
+    if alert is None:
+        raise ValueError(f"no alert {alert_id}")
+    person = alert.person
+    by = f"{person.name} ({person.code})"
+    if alert.dispatch is not None and alert.dispatch.state == "pending":
+        escalation.acknowledge(db, alert.dispatch, by, "call", at)
+    db.add(AuditEvent(action="alert.acknowledged", tip_id=alert.tip_id, at=at,
+                      detail={"alert": alert.id, "by": person.code, "via": "call"}))
+
+
 def _call(db: Session, vault: Vault, at: datetime, call_sid: str,
           caller: str | None) -> Call:
     """The call with this CallSid, made (with its tip and a first verdict) if it is new;
@@ -197,4 +217,4 @@ def _touch(call: Call, at: datetime) -> None:
 
 EVENTS = {"arrived": call_arrived, "chose": caller_chose, "left_queue": queue_left,
           "answered": operator_answered, "recording": recording_reported,
-          "status": status_reported}
+          "status": status_reported, "alert_acknowledged": alert_acknowledged}

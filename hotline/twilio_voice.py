@@ -74,7 +74,7 @@ def start_spool_replayer(app: Flask) -> Replayer:
 @twilio_signed
 def incoming_call():
     sid = _call_sid()
-    _store("arrived", call_sid=sid, caller=twilio_form().get("From"))
+    store_event("arrived", call_sid=sid, caller=twilio_form().get("From"))
     config = current_app.config
     response = VoiceResponse()
     gather = Gather(input="dtmf speech" if config["VOICE_SPEECH"] else "dtmf",
@@ -98,7 +98,7 @@ def menu():
     digits = twilio_form().get("Digits", "").strip()
     speech = twilio_form().get("SpeechResult", "").strip()
     choice = CHOICES.get(digits[:1]) or ("report" if speech else "operator")
-    _store("chose", call_sid=sid, caller=twilio_form().get("From"), choice=choice,
+    store_event("chose", call_sid=sid, caller=twilio_form().get("From"), choice=choice,
            speech=speech)
     line = {"danger_now": "emergency", "english": "english"}.get(choice, "general")
     response = VoiceResponse()
@@ -130,7 +130,7 @@ def queued():
     (nobody answered in time, the queue was full or failed) a voicemail."""
     sid, line = _call_sid(), _line()
     result = twilio_form().get("QueueResult", "").strip()[:24] or "unknown"
-    _store("left_queue", call_sid=sid, result=result,
+    store_event("left_queue", call_sid=sid, result=result,
            seconds=_whole(twilio_form().get("QueueTime")))
     response = VoiceResponse()
     if result in CONNECTED or result == "hangup":
@@ -157,7 +157,7 @@ def recorded():
     sid, line = _call_sid(), _line()
     recording_sid = _sid("RecordingSid", required=False)
     if recording_sid:
-        _store("recording", call_sid=sid, recording_sid=recording_sid, kind="voicemail",
+        store_event("recording", call_sid=sid, recording_sid=recording_sid, kind="voicemail",
                status="in-progress", url=twilio_form().get("RecordingUrl") or None,
                seconds=_whole(twilio_form().get("RecordingDuration")))
     response = VoiceResponse()
@@ -184,7 +184,7 @@ def recording():
     status = twilio_form().get("RecordingStatus", "").strip()
     if status not in RECORDING_STATUSES:
         abort(400, f"RecordingStatus must be one of {', '.join(RECORDING_STATUSES)}")
-    _store("recording", call_sid=sid, recording_sid=recording_sid, kind=kind, status=status,
+    store_event("recording", call_sid=sid, recording_sid=recording_sid, kind=kind, status=status,
            url=twilio_form().get("RecordingUrl") or None,
            seconds=_whole(twilio_form().get("RecordingDuration")))
     return Response(status=204)
@@ -199,7 +199,7 @@ def status():
     call_status = twilio_form().get("CallStatus", "").strip()
     if call_status not in calls.STATUS_RANK:
         abort(400, f"CallStatus must be one of {', '.join(calls.STATUS_RANK)}")
-    _store("status", _reported_at(), call_sid=sid, caller=twilio_form().get("From"),
+    store_event("status", _reported_at(), call_sid=sid, caller=twilio_form().get("From"),
            status=call_status, seconds=_whole(twilio_form().get("CallDuration")))
     return Response(status=204)
 
@@ -249,7 +249,7 @@ def bridged():
     """Runs on the caller's leg as an operator takes it from the queue: who answered."""
     sid = _call_sid()
     operator = request.args.get("operator", "")
-    _store("answered", call_sid=sid, operator_id=int(operator) if operator.isdigit() else None,
+    store_event("answered", call_sid=sid, operator_id=int(operator) if operator.isdigit() else None,
            operator_call_sid=_sid("DequeingCallSid", required=False))
     return _twiml(VoiceResponse())
 
@@ -295,7 +295,7 @@ def _identify_operator(raw: str | None) -> tuple[bool, int | None]:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _store(name: str, at=None, /, **fields) -> None:
+def store_event(name: str, at=None, /, **fields) -> None:
     """Store a call event, waiting at most VOICE_STORE_SECONDS; past that, or when the
     database fails, it goes to the spool and the caller is answered anyway."""
     app = current_app._get_current_object()

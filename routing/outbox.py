@@ -137,8 +137,10 @@ def _outgoing(alert: Alert, settings: OutboxSettings, now: datetime) -> Outgoing
                                                      fold=settings.fold_sms),
                         status_callback=f"{base}/twilio/status")
     if alert.channel == "call":
-        query = urlencode({"r": fields["reference"], "u": fields["urgency"],
-                           "c": int(fields["child"]), "f": fields["function"]})
+        # Everything the call says rides in its URL, so its TwiML needs no database.
+        query = urlencode({"k": alert.kind, "r": fields["reference"], "u": fields["urgency"],
+                           "c": int(fields["child"]), "f": fields["function"],
+                           "m": fields["minutes"], "o": fields["office"]})
         return Outgoing("call", alert.address, render(alert.kind, "call", fields),
                         call_url=f"{base}/twilio/alert-call/{alert.id}?{query}",
                         status_callback=f"{base}/twilio/status")
@@ -208,3 +210,35 @@ def _fall_back(db: Session, alert: Alert, now: datetime) -> None:
             return
         except IntegrityError:
             continue  # tried on that channel already
+
+
+# -- delivery status callbacks -------------------------------------------------------------
+
+# Twilio's statuses as an alert's: None keeps it "sent"; a final one never changes again.
+_SMS_STATUSES = {"accepted": None, "scheduled": None, "queued": None, "sending": None,
+                 "sent": None, "delivered": "delivered", "read": "delivered",
+                 "undelivered": "undelivered", "failed": "failed", "canceled": "undelivered"}
+_CALL_STATUSES = {"queued": None, "initiated": None, "ringing": None, "in-progress": None,
+                  "answered": None, "completed": "delivered", "busy": "undelivered",
+                  "no-answer": "undelivered", "canceled": "undelivered", "failed": "failed"}
+_FINAL = ("delivered", "undelivered", "failed")
+
+
+def delivery_status(db: Session, provider_id: str, kind: str, status: str,
+                    now: datetime) -> bool:
+    """Record Twilio's word on a sent alert; False when no alert has that id. A final
+    status stays; delivery is never acknowledgement. A message that could not be
+    delivered (or a call that failed) goes out on the recipient's next channel."""
+    statuses = _CALL_STATUSES if kind == "call" else _SMS_STATUSES
+    if status not in statuses:
+        raise ValueError(f"unknown {kind} status {status!r}")
+    alert = db.scalar(select(Alert).where(Alert.provider_id == provider_id))
+    if alert is None:
+        return False
+    becomes = statuses[status]
+    if becomes is None or alert.status in _FINAL:
+        return True
+    alert.status, alert.status_at, alert.version = becomes, now, alert.version + 1
+    if becomes == "failed" or (becomes == "undelivered" and alert.channel == "sms"):
+        _fall_back(db, alert, now)
+    return True
