@@ -217,6 +217,33 @@ def directory_seed() -> None:
         _echo_summary(version.summary)
 
 
+@directory.command("test-alert")
+@click.argument("office_code", metavar="OFFICE")
+def directory_test_alert(office_code: str) -> None:
+    """Send OFFICE a test alert: everyone there on every channel they have, acknowledged
+    like a real one (the workers send it), so wrong contacts show up before a real tip."""
+    from sqlalchemy import select
+
+    from routing.db import utcnow
+    from routing.escalation import test_alert
+    from routing.models import Office
+
+    with _session() as db_session:
+        office = db_session.scalar(select(Office).where(Office.code == office_code))
+        if office is None:
+            raise click.ClickException(f"no office {office_code} in the directory")
+        people = [p for p in office.people if p.active]
+        if not people:
+            raise click.ClickException(f"{office_code} has nobody active to alert")
+        dispatch = test_alert(db_session, office, utcnow())
+        click.echo(f"test dispatch {dispatch.id} ({dispatch.reference}) for {office.name}: "
+                   f"{len(people)} people; watch it with GET /api/tips or the worker's log")
+        placeholders = sum(p.placeholder for p in people)
+        if placeholders:
+            click.echo(f"warning: {placeholders} of them are placeholder contacts, which are "
+                       "not sent to unless ALERTS_TO_PLACEHOLDERS is set")
+
+
 def _read_directory_file(file: str) -> str:
     try:
         with open(file, encoding="utf-8") as source:

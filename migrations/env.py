@@ -43,10 +43,23 @@ def run_online() -> None:
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by copying it, dropping the old one and renaming; with
+        # foreign keys on, dropping a table other rows refer to fails. The PRAGMA only
+        # takes effect outside a transaction, hence before it starts; checked after.
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        connection.commit()  # end the transaction the statement began
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+        connection.commit()
+        if broken:
+            raise RuntimeError(f"migration left {len(broken)} rows with broken references")
 
 
 if context.is_offline_mode():

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import policies
 from .models import Alert, Dispatch, DutyShift, Office, Person
+from .route import VIETNAM, day_in_vietnam
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def run_step(db: Session, dispatch: Dispatch, now: datetime) -> bool:
         return False
     if spec is None:
         return False
-    kind = "alert" if step == 0 else "escalation"
+    kind = "test_alert" if dispatch.test else "alert" if step == 0 else "escalation"
     reached = recipients(db, dispatch.office, spec["roles"], now)
     if not reached:
         log.critical("dispatch %s step %s reached nobody: the directory has no supervisor",
@@ -146,6 +147,23 @@ def alert_supervisors(db: Session, tip_id: int, reference: str, kind: str,
     if not written and not duty_supervisors(db, now):
         log.critical("no supervisor in the directory to alert about tip %s", reference)
     return written
+
+
+def test_alert(db: Session, office: Office, now: datetime) -> Dispatch:
+    """A test dispatch to everyone in the office, on every channel they have; it is
+    acknowledged like a real one, and reaches the duty supervisor when nobody does."""
+    today = day_in_vietnam(now)
+    held = [f.function for f in office.functions
+            if f.valid_from <= today and (f.valid_to is None or f.valid_to > today)]
+    dispatch = Dispatch(tip_id=None, test=True,
+                        reference=f"TEST-{now.astimezone(VIETNAM):%y%m%d-%H%M}",
+                        function=held[0] if held else "police", office_id=office.id,
+                        office_name=office.name, urgency="low", child_involved=False,
+                        policy=policies.packaged()[policies.TEST], step=0, next_due_at=now,
+                        created_at=now, created_by="directory test")
+    db.add(dispatch)
+    db.flush()
+    return dispatch
 
 
 # -- who gets it, on what ---------------------------------------------------------------

@@ -206,7 +206,8 @@ class Dispatch(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)  # None: test
+    test: Mapped[bool] = mapped_column(Boolean, default=False)  # a directory test alert
     reference: Mapped[str] = mapped_column(String(24))
     function: Mapped[str] = mapped_column(String(16))
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"), index=True)

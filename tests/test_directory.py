@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.cli import main
+from routing import acklinks, escalation
 from routing.directory import (
     DirectoryError,
     export_directory,
@@ -27,7 +28,9 @@ from routing.directory import (
 from routing.models import (
     Absence,
     Agency,
+    Alert,
     DirectoryVersion,
+    Dispatch,
     DutyShift,
     Office,
     OfficeFunction,
@@ -569,3 +572,33 @@ def test_cli_seed_imports_the_seed_once(cli, engine):
     assert result.exit_code == 0 and "nothing imported" in result.output
     with Session(engine) as db:
         assert db.scalar(select(func.count(DirectoryVersion.id))) == 1
+
+
+def test_a_test_alert_reaches_everyone_on_every_channel_and_is_acknowledged(cli, engine,
+                                                                           make_app):
+    assert cli("seed").exit_code == 0
+    result = cli("test-alert", "bca-c02")
+    assert result.exit_code == 0, result.output
+    assert "3 people" in result.output and "placeholder" in result.output
+    with Session(engine) as db, db.begin():
+        dispatch = db.scalar(select(Dispatch))
+        assert dispatch.test and dispatch.tip_id is None and dispatch.function == "police"
+        escalation.run_due(db, dispatch.created_at)
+        alerts = db.scalars(select(Alert)).all()
+        assert {a.kind for a in alerts} == {"test_alert"}
+        assert {a.recipient_role for a in alerts} == {"primary", "backup", "head"}
+        assert {a.channel for a in alerts} >= {"sms", "email"}  # every channel they have
+        person_id, dispatch_id = alerts[0].person_id, dispatch.id
+    app = make_app(SECRET_KEY="test-alert-secret")
+    link = "/a/" + acklinks.token("test-alert-secret", dispatch_id, person_id)
+    assert app.test_client().post(link).status_code == 200
+    with Session(engine) as db:
+        assert db.get(Dispatch, dispatch_id).acknowledged_via == "link"
+
+
+def test_a_test_alert_needs_an_office_with_people(cli):
+    assert cli("seed").exit_code == 0
+    result = cli("test-alert", "nowhere")
+    assert result.exit_code == 1 and "no office nowhere" in result.output
+    result = cli("test-alert", "ubnd-tay_ninh:tan_lap")
+    assert result.exit_code == 1 and "nobody active" in result.output

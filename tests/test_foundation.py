@@ -306,3 +306,40 @@ def test_a_focal_points_token_needs_their_office_in_the_directory(cli, db_url):
     assert cli("token", "create", "--user", "fp@example.vn").exit_code == 0
     result = cli("token", "create", "--user", "nobody@example.vn")
     assert result.exit_code != 0 and "no user" in result.output
+
+
+def test_sqlite_migrations_that_rebuild_a_table_keep_rows_other_tables_refer_to(tmp_path):
+    """SQLite alters a table by copying it; with foreign keys on, dropping the old copy
+    would fail (or lose rows) once alerts refer to its dispatches."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, "0006")
+    engine = make_engine(url)
+    rows = [
+        "INSERT INTO agency (code, name, valid_from) VALUES ('A', 'A', '2020-01-01')",
+        "INSERT INTO office (code, agency_id, name, scope, placeholder, valid_from) "
+        "VALUES ('o', 1, 'O', 'national', 0, '2020-01-01')",
+        "INSERT INTO person (code, office_id, name, role, channels, active, placeholder) "
+        "VALUES ('p', 1, 'P', 'primary', '[]', 1, 0)",
+        "INSERT INTO tip (reference, day, day_number, status, channel, created_at, "
+        "updated_at, last_activity_at, functions, overridden) VALUES ('111-261123-0001', "
+        "'2026-11-23', 1, 'new', 'sms', '2026-11-23', '2026-11-23', '2026-11-23', '[]', 0)",
+        "INSERT INTO dispatch (tip_id, reference, function, office_id, office_name, state, "
+        "urgency, child_involved, policy, step, version, reminders, created_at, created_by, "
+        "declined) VALUES (1, 'r', 'police', 1, 'O', 'pending', 'high', 0, '{}', 0, 1, 0, "
+        "'2026-11-23', 'x', 0)",
+        "INSERT INTO alert (idempotency_key, dispatch_id, tip_id, kind, person_id, "
+        "recipient_role, channel, address, status, attempts, created_at, version, reference, "
+        "urgency, child_involved, resent, maybe_sent) VALUES ('k', 1, 1, 'alert', 1, "
+        "'primary', 'sms', '+84', 'pending', 0, '2026-11-23', 1, 'r', 'high', 0, 0, 0)",
+    ]
+    with engine.begin() as connection:
+        for row in rows:
+            connection.execute(text(row))
+    engine.dispose()
+    migrate.upgrade(url)  # 0007 rebuilds the dispatch table
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alert JOIN dispatch "
+                                       "ON dispatch.id = alert.dispatch_id")).scalar() == 1
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()

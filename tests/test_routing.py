@@ -143,7 +143,7 @@ def test_bad_policies_are_refused_with_a_clear_message(body, complaint):
 
 def test_the_packaged_policies_are_valid_and_end_with_the_supervisor():
     shipped = policies.packaged()
-    assert set(shipped) == {"medium", "high", "critical"}
+    assert set(shipped) == {"medium", "high", "critical", "test"}
     assert [s["after_minutes"] for s in shipped["critical"]["steps"]] == [0, 5, 10, 15]
     assert shipped["critical"]["repeat"]["every_minutes"] == 15
     assert "12" in shipped["critical"]["legal_source"]
