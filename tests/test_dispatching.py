@@ -152,3 +152,23 @@ def test_a_tip_someone_works_on_alerts_nobody(make_app, worked):
         else:
             dispatching.route_tip(db, tip.id, T0)
     assert dispatching.watch_unclaimed(sessions, T0 + timedelta(hours=1), {"critical": 5}) == 0
+
+
+def test_redis_flushed_mid_chain_loses_nothing(app):
+    """The routing job is lost with Redis; the database is the timer, so the tick routes
+    the tip and every later step still runs on time."""
+    _sms(app)
+    connection = app.extensions["hotline.redis"]
+    assert Queue(dispatching.QUEUE, connection=connection).count == 1
+    connection.flushdb()  # this test's own database index only
+    assert Queue(dispatching.QUEUE, connection=connection).count == 0
+    sessions = _sessions(app)
+    assert dispatching.tick(sessions, T0, CONFIG)["routed"] == 1
+    connection.flushdb()  # again, mid-chain
+    for minute in (5, 10, 15):
+        dispatching.tick(sessions, T0 + timedelta(minutes=minute), CONFIG)
+    with Session(app.extensions["hotline.engine"]) as db:
+        dispatch = db.scalar(select(Dispatch).where(Dispatch.office.has(code="police-lang-son")))
+        assert dispatch.step == 4  # primary, backup, head, supervisor: each on time, once
+        assert len({(a.step, a.person_id, a.channel) for a in dispatch.alerts}) == len(
+            dispatch.alerts) == 8

@@ -200,3 +200,21 @@ def test_two_workers_racing_run_each_step_once(postgres_url, engine):
             steps = [a[0] for a in _sent(db, dispatch)]
             assert sorted(steps) == [0, 0, 1, 1, 2, 2, 3, 3]  # sms and call, each step once
             assert dispatch.step == 4
+
+
+def test_a_worker_killed_mid_step_leaves_the_step_to_the_next(engine):
+    """A step is one transaction: a worker that dies before committing leaves nothing
+    behind, and the next worker runs the step, once."""
+    with Session(engine) as db, db.begin():
+        build_directory(db)
+        dispatch_id = _dispatch(db).id
+    killed = Session(engine)
+    killed.begin()
+    assert escalation.run_due(killed, T0) >= 1  # alerts written, not committed...
+    killed.rollback()  # ...and the process is gone: its transaction never commits
+    killed.close()
+    with Session(engine) as db, db.begin():
+        assert escalation.run_due(db, T0) >= 1
+    with Session(engine) as db:
+        dispatch = db.get(Dispatch, dispatch_id)
+        assert dispatch.step == 1 and len(_sent(db, dispatch)) == 2  # sms and call, once

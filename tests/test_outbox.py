@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from fake_twilio import FakeTwilio
 from routing_helpers import T0, build_directory, facts, make_tip
+from service_helpers import closed_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,3 +152,17 @@ def test_racing_workers_send_each_alert_once(postgres_url, sessions, twilio):
     assert len(twilio.requests) == 4
     assert len({r.form["To"] + r.form.get("Body", r.form.get("Url", ""))
                 for r in twilio.requests}) == 4
+
+
+def test_smtp_down_is_retried(sessions, channels):
+    with sessions() as db, db.begin():
+        for person in db.scalars(select(Person)):
+            person.phone, person.channels = None, ["email"]
+        for alert in db.scalars(select(Alert)):
+            alert.channel, alert.address = "email", alert.person.email
+    with Channels({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(closed_port()),
+                   "SMTP_FROM": "alerts@111.example.vn", "SEND_TIMEOUT_SECONDS": "1"}) as mail:
+        assert outbox.run(sessions, mail, SETTINGS, T0) == 0
+    waiting = _alerts(sessions, channel="email")
+    assert waiting and {a.status for a in waiting} == {"pending"}
+    assert all(a.next_attempt_at == T0 + timedelta(seconds=10) for a in waiting)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -53,6 +54,28 @@ def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+def _post_tip(port: int, token: str, text: str) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/tips", method="POST",
+        data=json.dumps({"channel": "walk_in", "text": text}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())["reference"]
+
+
+def _tip(port: int, token: str, reference: str) -> dict:
+    return json.loads(_get(f"http://127.0.0.1:{port}/api/tips/{reference}", token)[1])
+
+
+def _wait_for(read, done, seconds: float = 30):
+    """Poll another process until `done(read())` (there is no clock to pass it)."""
+    deadline = time.monotonic() + seconds
+    while not done(value := read()):
+        assert time.monotonic() < deadline, value
+        time.sleep(0.2)
+    return value
+
+
 def test_hotline_run_serves_with_embedded_redis_and_a_worker(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
@@ -79,6 +102,17 @@ def test_hotline_run_serves_with_embedded_redis_and_a_worker(tmp_path):
         assert status == 200 and b'"redis":"ok"' in body
         assert _get(f"http://127.0.0.1:{port}/api/tips", token)[0] == 200
         assert any(line.startswith("demo operator: " + DEMO_EMAIL) for line in lines)
+        # A tip travels: entered, routed by the worker to the seeded directory, alerted.
+        reference = _post_tip(port, token, "em 14 tuoi bi nhot o quan karaoke o Lang Son")
+        tip = _wait_for(lambda: _tip(port, token, reference),
+                        lambda tip: tip["dispatches"] and all(
+                            d["alerts"] and d["alerts"][0]["status"] != "pending"
+                            for d in tip["dispatches"] if d["office"]["code"].startswith("ca-")))
+        offices = {d["office"]["code"] for d in tip["dispatches"]}
+        assert {"ca-lang_son", "bca-c02"} <= offices  # provincial police, and national
+        # The seed's contacts are placeholders: recorded as not sent, never sent.
+        alert = next(d for d in tip["dispatches"] if d["office"]["code"] == "ca-lang_son")
+        assert alert["alerts"][0]["status"] == "failed"
         assert (tmp_path / "hotline.db").exists()
     finally:
         process.send_signal(signal.SIGTERM)
