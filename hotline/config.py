@@ -116,6 +116,8 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "SMS_FOLD_DIACRITICS": _flag(env, "SMS_FOLD_DIACRITICS", False),
         # Never on in production: the seed directory's contacts are placeholders.
         "ALERTS_TO_PLACEHOLDERS": _flag(env, "ALERTS_TO_PLACEHOLDERS", False),
+        # Only where the SMS provider delivers replies (Twilio's SMS in Vietnam is one-way).
+        "ACK_REPLY_CODES": _flag(env, "ACK_REPLY_CODES", False),
         "WEBHOOK_SECRETS": _secrets(env.get("WEBHOOK_SECRETS") or "", "WEBHOOK_SECRETS"),
     }
     config.update(overrides or {})

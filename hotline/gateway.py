@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from . import database, dispatching, intake
+from . import database, dispatching, intake, replies
 from .inputs import aware_time, json_object
 from .phones import mask, parse_number
 from .retriage import after_joining
@@ -82,6 +82,10 @@ def gateway_sms():
     received_at = now if payload.get("received_at") is None \
         else aware_time("received_at", payload["received_at"])
     number = parse_number(sender)
+    if current_app.config["ACK_REPLY_CODES"] and replies.handled(
+            database.session(), current_app.config["SECRET_KEY"], number, text, now,
+            request.remote_addr):
+        return jsonify(reference=None, duplicate=False, acknowledgement=True)
     try:
         received = intake.store_sms(
             database.session(), current_app.extensions["hotline.vault"],

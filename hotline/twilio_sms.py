@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
-from . import database, dispatching, intake
+from . import database, dispatching, intake, replies
 from .phones import mask, parse_number
 from .retriage import after_joining
 
@@ -86,10 +86,15 @@ def inbound_sms():
     number = parse_number(form.get("From"))
     vault = current_app.extensions["hotline.vault"]
     window = timedelta(hours=current_app.config["THREAD_WINDOW_HOURS"])
+    now = current_app.extensions["hotline.clock"]()
+    if current_app.config["ACK_REPLY_CODES"] and replies.handled(
+            database.session(), current_app.config["SECRET_KEY"], number, body, now,
+            request.remote_addr):
+        return empty_twiml()  # an acknowledgement, not a tip
     try:
         received = intake.store_sms(database.session(), vault, provider="twilio",
                                     provider_id=sid, number=number, body=body,
-                                    received_at=current_app.extensions["hotline.clock"](),
+                                    received_at=now,
                                     thread_window=window,
                                     remote_addr=request.remote_addr)
     except IntegrityError:

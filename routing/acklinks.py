@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,3 +54,25 @@ def _mac(secret: str, dispatch_id: int, person_id: int) -> str:
     digest = hmac.new(secret.encode(), f"ack:{dispatch_id}:{person_id}".encode(),
                       hashlib.sha256).digest()
     return base64.b32encode(digest[:10]).decode().lower()
+
+
+# -- reply codes ("OK 4821") -----------------------------------------------------------------
+
+_REPLY = re.compile(r"(?:ok|okay|xac nhan|xn|da nhan)\s*[:#.\-]?\s*(\d{4})")
+
+
+def reply_code(secret: str, dispatch_id: int, person_id: int) -> str:
+    """Four digits for one dispatch and recipient: short to type on a phone; what it
+    acknowledges is checked against the sender's own open dispatches."""
+    digest = hmac.new(secret.encode(), f"reply:{dispatch_id}:{person_id}".encode(),
+                      hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:4], 'big') % 10_000:04d}"
+
+
+def parse_reply(text: str) -> str | None:
+    """The code in a reply such as "OK 4821", "ok4821", "Xác nhận 4821" (any case, with
+    or without diacritics), or None when the text is anything else."""
+    folded = unicodedata.normalize("NFD", (text or "").replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    match = _REPLY.fullmatch(" ".join(bare.split()))
+    return match[1] if match else None

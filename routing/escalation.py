@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import policies
+from . import acklinks, policies
 from .models import Alert, Dispatch, DutyShift, Office, Person
 from .route import VIETNAM, day_in_vietnam
 
@@ -258,6 +258,26 @@ def acknowledge(db: Session, dispatch: Dispatch, by: str, via: str, now: datetim
         raise DispatchStateError("the dispatch changed meanwhile: try again")
     _cancel_unsent(db, dispatch)
     return True
+
+
+def acknowledge_reply(db: Session, secret: str, phone: str, code: str,
+                      now: datetime) -> list[Dispatch]:
+    """A reply code from a directory number: the sender's one open dispatch whose code it
+    is, acknowledged. Returns what it acknowledged: none when the code names nothing, or
+    more than one dispatch (then the link and the console remain)."""
+    people = db.scalars(select(Person).where(Person.phone == phone, Person.active)).all()
+    matches = []
+    for person in people:
+        alerted = db.scalars(select(Dispatch).join(Alert, Alert.dispatch_id == Dispatch.id)
+                             .where(Alert.person_id == person.id,
+                                    Dispatch.state == "pending")).unique().all()
+        matches += [(d, person) for d in alerted
+                    if acklinks.reply_code(secret, d.id, person.id) == code]
+    if len(matches) != 1:
+        return []
+    dispatch, person = matches[0]
+    acknowledge(db, dispatch, f"{person.name} ({person.code})", "reply", now)
+    return [dispatch]
 
 
 def close(db: Session, dispatch: Dispatch, outcome: str, by: str, now: datetime) -> None:

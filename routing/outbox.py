@@ -39,6 +39,7 @@ class OutboxSettings:
     secret_key: str  # signs acknowledgement links
     fold_sms: bool = False  # Vietnamese without diacritics: GSM-7, 160 characters a segment
     to_placeholders: bool = False  # send to contacts marked placeholder (demos, tests)
+    reply_codes: bool = False  # the SMS provider takes replies: "OK 4821" acknowledges
     webhook_secrets: Mapping[str, str] | None = None  # office code -> HMAC secret
 
     @classmethod
@@ -46,6 +47,7 @@ class OutboxSettings:
         return cls(public_base_url=config["PUBLIC_BASE_URL"], secret_key=config["SECRET_KEY"],
                    fold_sms=bool(config.get("SMS_FOLD_DIACRITICS")),
                    to_placeholders=bool(config.get("ALERTS_TO_PLACEHOLDERS")),
+                   reply_codes=bool(config.get("ACK_REPLY_CODES")),
                    webhook_secrets=config.get("WEBHOOK_SECRETS") or {})
 
 
@@ -133,9 +135,14 @@ def _outgoing(alert: Alert, settings: OutboxSettings, now: datetime) -> Outgoing
     render = templates.packaged().render
     base = settings.public_base_url.rstrip("/")
     if alert.channel == "sms":
-        return Outgoing("sms", alert.address, render(alert.kind, "sms", fields,
-                                                     fold=settings.fold_sms),
-                        status_callback=f"{base}/twilio/status")
+        text = render(alert.kind, "sms", fields)
+        if settings.reply_codes and dispatch is not None:
+            prompt = templates.packaged().words["vi"]["reply"]["prompt"]
+            code = acklinks.reply_code(settings.secret_key, dispatch.id, alert.person_id)
+            text = f"{text} {prompt} {code}"
+        if settings.fold_sms:
+            text = templates.fold_to_gsm(text)
+        return Outgoing("sms", alert.address, text, status_callback=f"{base}/twilio/status")
     if alert.channel == "call":
         # Everything the call says rides in its URL, so its TwiML needs no database.
         query = urlencode({"k": alert.kind, "r": fields["reference"], "u": fields["urgency"],

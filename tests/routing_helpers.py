@@ -38,7 +38,7 @@ def build_directory(db: Session) -> dict[str, Office]:
     hotline office with two supervisors, one of them on duty around T0."""
     agency = Agency(code="STATE", name="Nhà nước", valid_from=date(1945, 9, 2))
     offices = {}
-    for code, (scope, area, functions) in OFFICES.items():
+    for index, (code, (scope, area, functions)) in enumerate(OFFICES.items()):
         office = Office(code=code, agency=agency, name=f"Văn phòng {code}", scope=scope,
                         area=area, valid_from=OLD)
         for function, valid_from, valid_to, children_only in functions:
@@ -47,11 +47,11 @@ def build_directory(db: Session) -> dict[str, Office]:
                                                    children_only=children_only))
         if functions:
             for n, role in enumerate(("primary", "backup", "head")):
-                office.people.append(_person(f"{code}-{role}", role, 10 + n))
+                office.people.append(_person(f"{code}-{role}", role, 10 * index + n))
         offices[code] = office
         db.add(office)
     for n in (1, 2):
-        offices["hotline"].people.append(_person(f"supervisor-{n}", "supervisor", 90 + n))
+        offices["hotline"].people.append(_person(f"supervisor-{n}", "supervisor", 900 + n))
     db.flush()
     on_duty = next(p for p in offices["hotline"].people if p.code == "supervisor-1")
     db.add(DutyShift(person=on_duty, starts_at=datetime(2026, 11, 22, tzinfo=UTC),
@@ -61,8 +61,8 @@ def build_directory(db: Session) -> dict[str, Office]:
 
 
 def _person(code: str, role: str, n: int) -> Person:
-    return Person(code=code, name=f"Cán bộ {code}", role=role,
-                  phone=f"+849120000{n:02d}", email=f"{code}@example.vn",
+    return Person(code=code, name=f"Cán bộ {code}", role=role,  # each a number of its own
+                  phone=f"+84912000{n:03d}", email=f"{code}@example.vn",
                   channels=["sms", "call", "email"])
 
 
