@@ -114,6 +114,9 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "SMTP_FROM": env.get("SMTP_FROM") or "Tong dai 111 <alerts@localhost>",
         "SEND_TIMEOUT_SECONDS": _int(env, "SEND_TIMEOUT_SECONDS", 10),
         "SMS_FOLD_DIACRITICS": _flag(env, "SMS_FOLD_DIACRITICS", False),
+        # A recipient's SMS that are not critical wait this long after the last one, and
+        # go out together as one message.
+        "SMS_GAP_SECONDS": _int(env, "SMS_GAP_SECONDS", 60),
         # Never on in production: the seed directory's contacts are placeholders.
         "ALERTS_TO_PLACEHOLDERS": _flag(env, "ALERTS_TO_PLACEHOLDERS", False),
         # Only where the SMS provider delivers replies (Twilio's SMS in Vietnam is one-way).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ class OutboxSettings:
     fold_sms: bool = False  # Vietnamese without diacritics: GSM-7, 160 characters a segment
     to_placeholders: bool = False  # send to contacts marked placeholder (demos, tests)
     reply_codes: bool = False  # the SMS provider takes replies: "OK 4821" acknowledges
+    sms_gap: timedelta = timedelta(0)  # per recipient, for SMS that are not critical
     webhook_secrets: Mapping[str, str] | None = None  # office code -> HMAC secret
 
     @classmethod
@@ -48,16 +49,50 @@ class OutboxSettings:
                    fold_sms=bool(config.get("SMS_FOLD_DIACRITICS")),
                    to_placeholders=bool(config.get("ALERTS_TO_PLACEHOLDERS")),
                    reply_codes=bool(config.get("ACK_REPLY_CODES")),
+                   sms_gap=timedelta(seconds=int(config.get("SMS_GAP_SECONDS") or 0)),
                    webhook_secrets=config.get("WEBHOOK_SECRETS") or {})
 
 
 def run(sessions, channels, settings: OutboxSettings, now: datetime, limit: int = 50) -> int:
-    """Claim the alerts due now and send each; returns how many were sent."""
+    """Claim the alerts due now and send them, SMS to one recipient bundled into one
+    message; returns how many alerts were sent."""
     with sessions() as db, db.begin():
         release_stuck(db, now)
+        throttle(db, now, settings.sms_gap)
         claimed = claim(db, now, limit)
-    return sum(deliver(sessions, channels, settings, alert_id, version, now)
-               for alert_id, version in claimed)
+        bundles = _bundles(db, claimed)
+    return sum(deliver(sessions, channels, settings, bundle, now) for bundle in bundles)
+
+
+def throttle(db: Session, now: datetime, gap: timedelta) -> int:
+    """Hold a recipient's due SMS that are not critical until `gap` after the last SMS
+    sent to them, so that a burst of tips reaches them as one message."""
+    if gap <= timedelta(0):
+        return 0
+    due = db.scalars(select(Alert).where(Alert.status == "pending", Alert.channel == "sms",
+                                         Alert.urgency != "critical",
+                                         Alert.next_attempt_at <= now).limit(500)).all()
+    held = 0
+    for alert in due:
+        last = db.scalar(select(func.max(Alert.sent_at)).where(
+            Alert.channel == "sms", Alert.address == alert.address,
+            Alert.status.in_(("sent", "delivered"))))
+        if last is not None and last + gap > now:
+            alert.next_attempt_at, alert.version = last + gap, alert.version + 1
+            held += 1
+    db.flush()
+    return held
+
+
+def _bundles(db: Session, claimed: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Claimed alerts as messages: one per SMS recipient (a person at an address), one
+    per alert on the other channels."""
+    bundles: dict[object, list[tuple[int, int]]] = {}
+    for alert_id, version in claimed:
+        alert = db.get(Alert, alert_id)
+        key = ("sms", alert.person_id, alert.address) if alert.channel == "sms" else alert_id
+        bundles.setdefault(key, []).append((alert_id, version))
+    return list(bundles.values())
 
 
 def claim(db: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
@@ -90,34 +125,46 @@ def release_stuck(db: Session, now: datetime) -> int:
     return released.rowcount
 
 
-def deliver(sessions, channels, settings: OutboxSettings, alert_id: int, version: int,
-            now: datetime) -> bool:
-    """Send one claimed alert and record what happened; True when it was sent."""
+def deliver(sessions, channels, settings: OutboxSettings, bundle: list[tuple[int, int]],
+            now: datetime) -> int:
+    """Send one message for the claimed alerts of a bundle (usually one alert) and record
+    what happened to each; returns how many were sent."""
     with sessions() as db:
-        alert = db.get(Alert, alert_id)
-        refused = _refusal(alert, settings)
-        outgoing = None if refused else _outgoing(alert, settings, now)
+        alerts = [db.get(Alert, alert_id) for alert_id, _ in bundle]
+        refused = _refusal(alerts[0], settings)
+        outgoing = None if refused else _outgoing(alerts[0], settings, now, alerts[1:])
     if refused:
-        return _finish_failed(sessions, alert_id, version, refused, now, retryable=False)
+        for alert_id, version in bundle:
+            _finish_failed(sessions, alert_id, version, refused, now, retryable=False)
+        return 0
     try:
         sent = channels.send(outgoing)
     except SendError as error:
         if error.maybe_sent:
-            log.warning("alert %s may have been sent: a retry may send it twice", alert_id)
-        return _finish_failed(sessions, alert_id, version, str(error), now,
-                              retryable=error.retryable, maybe_sent=error.maybe_sent)
+            log.warning("alerts %s may have been sent: a retry may send them twice",
+                        [alert_id for alert_id, _ in bundle])
+        for alert_id, version in bundle:
+            _finish_failed(sessions, alert_id, version, str(error), now,
+                           retryable=error.retryable, maybe_sent=error.maybe_sent)
+        return 0
     with sessions() as db, db.begin():
-        done = db.execute(update(Alert).where(Alert.id == alert_id, Alert.version == version)
-                          .values(status="sent", provider_id=sent.provider_id, sent_at=now,
-                                  status_at=now, last_error=None, version=version + 1))
-        if done.rowcount != 1:  # released as stuck meanwhile: keep the later state
-            log.warning("alert %s was sent after it had been released", alert_id)
-        alert = db.get(Alert, alert_id)
-        if alert.tip_id is not None:
-            db.add(Disclosure(tip_id=alert.tip_id, dispatch_id=alert.dispatch_id,
-                              recipient=alert.person.code, fields=ALERT_FIELDS,
-                              basis="alert", at=now))
-    return True
+        for alert_id, version in bundle:
+            _record_sent(db, alert_id, version, sent.provider_id, now)
+    return len(bundle)
+
+
+def _record_sent(db: Session, alert_id: int, version: int, provider_id: str | None,
+                 now: datetime) -> None:
+    done = db.execute(update(Alert).where(Alert.id == alert_id, Alert.version == version)
+                      .values(status="sent", provider_id=provider_id, sent_at=now,
+                              status_at=now, last_error=None, version=version + 1))
+    if done.rowcount != 1:  # released as stuck meanwhile: keep the later state
+        log.warning("alert %s was sent after it had been released", alert_id)
+    alert = db.get(Alert, alert_id)
+    if alert.tip_id is not None:
+        db.add(Disclosure(tip_id=alert.tip_id, dispatch_id=alert.dispatch_id,
+                          recipient=alert.person.code, fields=ALERT_FIELDS, basis="alert",
+                          at=now))
 
 
 def _refusal(alert: Alert, settings: OutboxSettings) -> str | None:
@@ -129,17 +176,20 @@ def _refusal(alert: Alert, settings: OutboxSettings) -> str | None:
     return None
 
 
-def _outgoing(alert: Alert, settings: OutboxSettings, now: datetime) -> Outgoing:
+def _outgoing(alert: Alert, settings: OutboxSettings, now: datetime,
+              bundled: list[Alert] = ()) -> Outgoing:
     dispatch: Dispatch | None = alert.dispatch
     fields = _fields(alert, settings, now)
     render = templates.packaged().render
     base = settings.public_base_url.rstrip("/")
     if alert.channel == "sms":
-        text = render(alert.kind, "sms", fields)
-        if settings.reply_codes and dispatch is not None:
-            prompt = templates.packaged().words["vi"]["reply"]["prompt"]
-            code = acklinks.reply_code(settings.secret_key, dispatch.id, alert.person_id)
-            text = f"{text} {prompt} {code}"
+        text = render(alert.kind, "sms", fields) + _reply(alert, settings)
+        words = templates.packaged().words["vi"]
+        for other in bundled:  # more tips for the same person: each with its own link
+            other_fields = _fields(other, settings, now)
+            text += (f" {words['bundle']['also']} {other.reference} "
+                     f"({words['urgency'][other.urgency]}): {other_fields['link']}"
+                     + _reply(other, settings))
         if settings.fold_sms:
             text = templates.fold_to_gsm(text)
         return Outgoing("sms", alert.address, text, status_callback=f"{base}/twilio/status")
@@ -160,6 +210,15 @@ def _outgoing(alert: Alert, settings: OutboxSettings, now: datetime) -> Outgoing
                              "dispatch": dispatch.id if dispatch else None,
                              **{k: fields[k] for k in ("reference", "urgency", "child",
                                                        "function", "link")}})
+
+
+def _reply(alert: Alert, settings: OutboxSettings) -> str:
+    """" hoặc nhắn lại OK 4821" where the SMS provider takes replies."""
+    if not settings.reply_codes or alert.dispatch_id is None:
+        return ""
+    prompt = templates.packaged().words["vi"]["reply"]["prompt"]
+    code = acklinks.reply_code(settings.secret_key, alert.dispatch_id, alert.person_id)
+    return f" {prompt} {code}"
 
 
 def _fields(alert: Alert, settings: OutboxSettings, now: datetime) -> dict:
@@ -239,13 +298,12 @@ def delivery_status(db: Session, provider_id: str, kind: str, status: str,
     statuses = _CALL_STATUSES if kind == "call" else _SMS_STATUSES
     if status not in statuses:
         raise ValueError(f"unknown {kind} status {status!r}")
-    alert = db.scalar(select(Alert).where(Alert.provider_id == provider_id))
-    if alert is None:
-        return False
+    alerts = db.scalars(select(Alert).where(Alert.provider_id == provider_id)).all()
     becomes = statuses[status]
-    if becomes is None or alert.status in _FINAL:
-        return True
-    alert.status, alert.status_at, alert.version = becomes, now, alert.version + 1
-    if becomes == "failed" or (becomes == "undelivered" and alert.channel == "sms"):
-        _fall_back(db, alert, now)
-    return True
+    for alert in alerts:  # a bundled SMS is several alerts
+        if becomes is None or alert.status in _FINAL:
+            continue
+        alert.status, alert.status_at, alert.version = becomes, now, alert.version + 1
+        if becomes == "failed" or (becomes == "undelivered" and alert.channel == "sms"):
+            _fall_back(db, alert, now)
+    return bool(alerts)

@@ -35,7 +35,8 @@ FIELDS = ("reference", "urgency", "child", "function", "office", "link", "minute
 # What an alert call must ask for: the call's <Gather> acknowledges on the key 1.
 CALL_KEY_PHRASES = MappingProxyType({"vi": "bấm phím 1", "en": "press 1"})
 _WORD_GROUPS = MappingProxyType({"urgency": URGENCIES, "function": FUNCTIONS,
-                                 "child": ("yes", "no"), "reply": ("prompt",)})
+                                 "child": ("yes", "no"), "reply": ("prompt",),
+                                 "bundle": ("also",)})
 
 SEGMENT_SEPTETS, PART_SEPTETS = 160, 153
 SEGMENT_UNITS, PART_UNITS = 70, 67

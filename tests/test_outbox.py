@@ -166,3 +166,55 @@ def test_smtp_down_is_retried(sessions, channels):
     waiting = _alerts(sessions, channel="email")
     assert waiting and {a.status for a in waiting} == {"pending"}
     assert all(a.next_attempt_at == T0 + timedelta(seconds=10) for a in waiting)
+
+
+# -- bundling and the per-recipient gap ----------------------------------------------------
+
+
+@pytest.fixture
+def two_tips(engine):
+    """Two high tips for the Lạng Sơn police at once."""
+    with Session(engine) as db, db.begin():
+        build_directory(db)
+        for _ in range(2):
+            route(db, facts(make_tip(db), urgency="high"), T0)
+        escalation.run_due(db, T0)
+    return sessionmaker(engine)
+
+
+def test_tips_due_together_reach_a_recipient_as_one_sms(two_tips, channels, twilio):
+    assert outbox.run(two_tips, channels, SETTINGS, T0) == 2
+    (message,) = twilio.messages
+    body = message.form["Body"]
+    assert "111-261123-0001" in body and "Thêm tin 111-261123-0002 (cao)" in body
+    assert body.count("https://111.example.vn/a/") == 2  # a link per dispatch
+    alerts = _alerts(two_tips, channel="sms")
+    assert {a.provider_id for a in alerts} == {message.sid}
+    with two_tips() as db:
+        assert len(db.scalars(select(Disclosure)).all()) == 2
+        assert outbox.delivery_status(db, message.sid, "sms", "delivered", T0)
+        assert {a.status for a in db.scalars(select(Alert))} == {"delivered"}
+
+
+def test_a_recipients_sms_that_are_not_critical_wait_for_the_gap(engine, channels, twilio):
+    gapped = outbox.OutboxSettings(SETTINGS.public_base_url, SETTINGS.secret_key,
+                                   sms_gap=timedelta(seconds=60))
+    with Session(engine) as db, db.begin():
+        build_directory(db)
+        route(db, facts(make_tip(db), urgency="high"), T0)
+        escalation.run_due(db, T0)
+    sessions = sessionmaker(engine)
+    assert outbox.run(sessions, channels, gapped, T0) == 1
+    with Session(engine) as db, db.begin():
+        route(db, facts(make_tip(db), urgency="high"), T0 + timedelta(seconds=10))
+        route(db, facts(make_tip(db), urgency="medium"), T0 + timedelta(seconds=20))
+        escalation.run_due(db, T0 + timedelta(seconds=20))
+    assert outbox.run(sessions, channels, gapped, T0 + timedelta(seconds=20)) == 0
+    held = _alerts(sessions, status="pending")
+    assert {a.next_attempt_at for a in held} == {T0 + timedelta(seconds=60)}
+    assert outbox.run(sessions, channels, gapped, T0 + timedelta(seconds=60)) == 2
+    assert len(twilio.messages) == 2  # the two held tips went out as one message
+    with Session(engine) as db, db.begin():  # a critical tip never waits
+        route(db, facts(make_tip(db), urgency="critical"), T0 + timedelta(seconds=61))
+        escalation.run_due(db, T0 + timedelta(seconds=61))
+    assert outbox.run(sessions, channels, gapped, T0 + timedelta(seconds=61)) >= 1
