@@ -48,3 +48,25 @@ def twiml(response):
     root = ET.fromstring(response.data)
     assert root.tag == "Response"
     return root
+
+
+def run_together(*works) -> list[BaseException]:
+    """Run each callable in a thread of its own, all released at once; the errors they
+    raised (the test fails on any). For races: duplicate deliveries, racing workers."""
+    import threading
+
+    start, errors = threading.Barrier(len(works)), []
+
+    def run(work) -> None:
+        try:
+            start.wait()
+            work()
+        except BaseException as error:  # collected for the test to report
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

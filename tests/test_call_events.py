@@ -3,14 +3,14 @@ effect, a call's status only moves forward, and racing events make one call."""
 
 from __future__ import annotations
 
-import threading
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from service_helpers import count_rows
+from service_helpers import count_rows, run_together
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -134,29 +134,14 @@ def test_a_status_never_moves_backwards_whatever_the_order(engine, vault, status
 
 def test_racing_events_of_a_new_call_make_one_call(postgres_url, engine, vault):
     """Twilio's webhook, a status callback and a replay of the same new call at once."""
-    barrier = threading.Barrier(6)
-    errors = []
-
-    def deliver(name: str, fields: dict) -> None:
-        try:
-            barrier.wait()
-            _apply(engine, vault, name, **fields)
-        except Exception as error:  # collected: the test fails on any
-            errors.append(error)
-
     events = [("arrived", {"caller": CALLER}), ("status", {"caller": CALLER,
                                                           "status": "ringing", "seconds": None}),
               ("chose", {"caller": CALLER, "choice": "danger_now", "speech": ""}),
               ("left_queue", {"result": "hangup", "seconds": 3}),
               ("arrived", {"caller": CALLER}), ("status", {"caller": CALLER,
                                                           "status": "completed", "seconds": 9})]
-    threads = [threading.Thread(target=deliver, args=(name, {"call_sid": "CA1", **fields}))
-               for name, fields in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert run_together(*[functools.partial(_apply, engine, vault, name, call_sid="CA1",
+                                            **fields) for name, fields in events]) == []
     assert count_rows(engine, Call) == 1 and count_rows(engine, Tip) == 1
     call = _call(engine)
     assert call.status == "completed" and call.ivr_choice == "danger_now"

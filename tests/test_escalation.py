@@ -4,11 +4,11 @@ acknowledgement, with outcome reminders; two workers racing still run a step onc
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from routing_helpers import T0, build_directory, facts, make_tip
+from service_helpers import run_together
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -176,24 +176,12 @@ def test_two_workers_racing_run_each_step_once(postgres_url, engine):
     with Session(engine) as db, db.begin():
         build_directory(db)
         dispatches = [_dispatch(db).id for _ in range(6)]
-    barrier = threading.Barrier(4)
-    errors = []
-
     def worker() -> None:
-        try:
-            barrier.wait()
-            for at in (0, 5, 10, 15):
-                with Session(engine) as db, db.begin():
-                    escalation.run_due(db, minutes(at))
-        except Exception as error:
-            errors.append(error)
+        for at in (0, 5, 10, 15):
+            with Session(engine) as db, db.begin():
+                escalation.run_due(db, minutes(at))
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert run_together(*[worker] * 4) == []
     with Session(engine) as db:
         for dispatch_id in dispatches:
             dispatch = db.get(Dispatch, dispatch_id)

@@ -4,13 +4,12 @@ next channel when it fails for good; left-over sends released and counted."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from fake_twilio import FakeTwilio
 from routing_helpers import T0, build_directory, facts, make_tip
-from service_helpers import closed_port
+from service_helpers import closed_port, run_together
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -132,23 +131,11 @@ def test_a_send_left_by_a_stopped_worker_is_sent_again_and_counted(sessions, cha
 
 
 def test_racing_workers_send_each_alert_once(postgres_url, sessions, twilio):
-    barrier = threading.Barrier(4)
-    errors = []
-
     def worker() -> None:
-        try:
-            with Channels({**twilio.settings, "TWILIO_NUMBER": SENDER}) as channels:
-                barrier.wait()
-                outbox.run(sessions, channels, SETTINGS, T0)
-        except Exception as error:
-            errors.append(error)
+        with Channels({**twilio.settings, "TWILIO_NUMBER": SENDER}) as channels:
+            outbox.run(sessions, channels, SETTINGS, T0)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    assert run_together(*[worker] * 4) == []
     assert len(twilio.requests) == 4
     assert len({r.form["To"] + r.form.get("Body", r.form.get("Url", ""))
                 for r in twilio.requests}) == 4
