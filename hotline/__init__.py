@@ -22,6 +22,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         ack,
         api,
         api_dispatches,
+        console,
         database,
         gateway,
         health,
@@ -48,6 +49,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(twilio_voice.bp)
     app.register_blueprint(twilio_alerts.bp)
     app.register_blueprint(ack.bp)
+    console.init_app(app)  # last: it exempts the machines' blueprints from CSRF
     return app
 
 

@@ -98,6 +98,12 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping | None = None)
         "VOICE_SPOOL_SECONDS": _int(env, "VOICE_SPOOL_SECONDS", 30),  # spool replay period
         "OPERATOR_NUMBERS": _numbers(env, "OPERATOR_NUMBERS"),
         "READY_TIMEOUT_SECONDS": _int(env, "READY_TIMEOUT_SECONDS", 2),
+        # The console: a session lasts a shift at most, and ends when left idle.
+        "CONSOLE_SESSION_HOURS": _int(env, "CONSOLE_SESSION_HOURS", 12),
+        "CONSOLE_IDLE_MINUTES": _int(env, "CONSOLE_IDLE_MINUTES", 30),
+        "LOGIN_LOCK_AFTER": _int(env, "LOGIN_LOCK_AFTER", 5),  # failures in a row
+        "LOGIN_LOCK_MINUTES": _int(env, "LOGIN_LOCK_MINUTES", 15),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
         # Routing: the workers' poll, and how long a new tip may wait unclaimed and
         # undispatched before the duty supervisor is alerted.
         "ROUTING_TICK_SECONDS": _int(env, "ROUTING_TICK_SECONDS", 1),

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from .crypto import Vault
-from .models import Call, Caller, Message, Recording
+from .models import Call, Caller, Message, Recording, User
 
 # Every column that holds an encrypted value, by model.
 ENCRYPTED = {
@@ -22,6 +22,7 @@ ENCRYPTED = {
     Message: ("body_encrypted",),
     Call: ("transcript_encrypted",),
     Recording: ("url_encrypted",),
+    User: ("totp_secret_encrypted",),
 }
 BATCH = 500
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -46,7 +47,9 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class User(Base):
+class User(UserMixin, Base):
+    """A console user; the API's tokens act with its role."""
+
     __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
     __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
 
@@ -61,8 +64,18 @@ class User(Base):
     client_identity: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Console login: failures in a row lock the account for a while; a TOTP second
+    # factor (required for administrators), its secret encrypted like victim data.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: an inactive user cannot log in
+        return self.active
 
 
 class ApiToken(Base):

@@ -1,0 +1,234 @@
+"""The console's login and first page: CSRF on every form, generic refusals, lockout,
+rate limits, the administrators' second factor, idle sessions, a strict CSP, Vietnamese
+first, and a queue scoped to what the user may see."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from routing_helpers import T0, build_directory, facts, make_tip
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import accounts, intake
+from hotline.console.words import SHOWN_VALUES
+from hotline.models import AuditEvent, User
+from hotline.phones import parse_number
+from routing.route import route
+
+PASSWORD = "correct horse battery"
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def app(make_app, clock):
+    app = make_app(LOGIN_RATE_LIMIT="100 per minute")
+    app.extensions["hotline.clock"] = clock
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        accounts.create_user(db, "op@example.vn", PASSWORD, "operator")
+        accounts.create_user(db, "admin@example.vn", PASSWORD, "admin")
+    return app
+
+
+def _token(page: bytes) -> str:
+    """The CSRF token of the page's first form."""
+    tag = re.search(rb'<input[^>]*name="csrf_token"[^>]*>', page)[0]
+    return re.search(rb'value="([^"]+)"', tag)[1].decode()
+
+
+def _login(client, email="op@example.vn", password=PASSWORD, next_path=""):
+    token = _token(client.get("/login").data)
+    return client.post(f"/login{next_path}", data={"email": email, "password": password,
+                                                   "csrf_token": token})
+
+
+def _actions(app) -> list[str]:
+    with Session(app.extensions["hotline.engine"]) as db:
+        return list(db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_the_login_page_is_vietnamese_with_a_strict_policy(app):
+    response = app.test_client().get("/login")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Đăng nhập" in page and 'lang="vi"' in page
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_logging_in_leads_to_the_queue_and_is_audited(app):
+    client = app.test_client()
+    response = _login(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Tin báo đang mở" in page and "op@example.vn" in page
+    cookie = next(c for c in client._cookies.values() if c.key == "session")
+    assert cookie.http_only
+    assert _actions(app) == ["login", "tip.list"]
+
+
+def test_a_form_without_its_csrf_token_is_refused(app):
+    response = app.test_client().post("/login", data={"email": "op@example.vn",
+                                                      "password": PASSWORD})
+    assert response.status_code == 400 and _actions(app) == []
+
+
+@pytest.mark.parametrize("email", ["op@example.vn", "nobody@example.vn", "not an email"])
+def test_refusals_say_the_same_thing(app, email):
+    response = _login(app.test_client(), email=email, password="wrong password")
+    assert response.status_code == 401
+    assert "Email hoặc mật khẩu không đúng" in response.get_data(as_text=True)
+    assert _actions(app) == ["login.failed"]
+
+
+def test_failures_in_a_row_lock_the_account_for_a_while(app, clock):
+    client = app.test_client()
+    for _ in range(5):
+        assert _login(client, password="wrong password").status_code == 401
+    assert _login(client).status_code == 401  # locked: even the right password
+    clock.now = T0 + timedelta(minutes=16)
+    assert _login(client).status_code == 302
+    assert "login.locked" in _actions(app)
+
+
+def test_login_attempts_are_rate_limited(make_app):
+    app = make_app(LOGIN_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    statuses = [_login(client, email="x@example.vn", password="y").status_code
+                for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_an_inactive_user_cannot_log_in(app):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        db.scalar(select(User).where(User.email == "op@example.vn")).active = False
+    assert _login(app.test_client()).status_code == 401
+
+
+def test_an_administrator_must_set_up_and_use_a_second_factor(app, clock):
+    client = app.test_client()
+    response = _login(client, email="admin@example.vn")
+    assert response.headers["Location"] == "/login/code"
+    assert client.get("/").status_code == 302  # not logged in yet
+    page = client.get("/login/code").get_data(as_text=True)
+    secret = re.search(r"<code>([A-Z2-7]{32})</code>", page)[1]
+    token = _token(page.encode())
+    wrong = client.post("/login/code", data={"code": "000000", "csrf_token": token})
+    assert "Mã không đúng" in wrong.get_data(as_text=True)
+    code = pyotp.TOTP(secret).at(clock.now)
+    assert client.post("/login/code", data={"code": code, "csrf_token": token}).status_code \
+        == 302
+    assert client.get("/").status_code == 200
+    with Session(app.extensions["hotline.engine"]) as db:
+        stored = db.scalar(select(User).where(User.email == "admin@example.vn"))
+        assert secret not in stored.totp_secret_encrypted
+        assert app.extensions["hotline.vault"].decrypt(stored.totp_secret_encrypted) == secret
+    # The next login asks for a code, and shows no key.
+    other = app.test_client()
+    _login(other, email="admin@example.vn")
+    assert "<code>" not in other.get("/login/code").get_data(as_text=True)
+
+
+def test_an_idle_session_ends(app, clock):
+    client = app.test_client()
+    _login(client)
+    clock.now = T0 + timedelta(minutes=29)
+    assert client.get("/").status_code == 200
+    clock.now = T0 + timedelta(minutes=60)
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert "logout.idle" in _actions(app)
+    assert client.get("/").status_code == 302
+
+
+def test_logging_out(app):
+    client = app.test_client()
+    _login(client)
+    token = _token(client.get("/").data)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/").status_code == 302 and _actions(app)[-1] == "logout"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/",
+                                    "javascript:alert(1)"])
+def test_after_login_only_local_paths(app, target):
+    response = _login(app.test_client(), next_path=f"?next={target}")
+    assert response.headers["Location"] == "/"
+
+
+def test_english_is_a_choice(app):
+    client = app.test_client()
+    _login(client)
+    token = _token(client.get("/").data)
+    client.post("/language", data={"lang": "en", "next": "/", "csrf_token": token})
+    page = client.get("/").get_data(as_text=True)
+    assert "Open tips" in page and 'lang="en"' in page
+
+
+def test_the_queue_is_most_urgent_first_and_shows_text_as_text(app):
+    engine, vault = app.extensions["hotline.engine"], app.extensions["hotline.vault"]
+    with Session(engine) as db, db.begin():
+        for sid, body in (("SM1", "cho hoi gio lam viec"),
+                          ("SM2", "<script>alert(1)</script> em 14 tuoi bi nhot, cuu em")):
+            intake.receive_sms(db, vault, provider="twilio", provider_id=sid,
+                               number=parse_number(f"+8491111111{sid[-1]}"), body=body,
+                               received_at=T0, thread_window=timedelta(hours=24))
+    client = app.test_client()
+    _login(client)
+    page = client.get("/").get_data(as_text=True)
+    assert page.index("111-261123-0002") < page.index("111-261123-0001")  # critical first
+    assert "khẩn cấp" in page and "<script>" not in page
+
+
+def test_a_focal_point_sees_only_their_offices_tips(app):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        build_directory(db)
+        ours, theirs = make_tip(db), make_tip(db)
+        for tip in (ours, theirs):
+            tip.urgency = "high"
+        route(db, facts(ours), T0)
+        route(db, facts(theirs, functions=("consular",), countries=("KH",), provinces=()),
+              T0)
+        accounts.create_user(db, "fp@example.vn", PASSWORD, "focal_point",
+                             office_code="police-lang-son")
+    client = app.test_client()
+    _login(client, email="fp@example.vn")
+    page = client.get("/").get_data(as_text=True)
+    assert "111-261123-0001" in page and "111-261123-0002" not in page
+
+
+def test_every_shown_value_and_message_is_translated():
+    for language in ("vi", "en"):
+        with open(f"hotline/translations/{language}/LC_MESSAGES/messages.po", "rb") as po, \
+                open(f"hotline/translations/{language}/LC_MESSAGES/messages.mo", "rb") as mo:
+            source, compiled = read_po(po), read_mo(mo)
+        assert _entries(source) == _entries(compiled), f"{language}: recompile the catalog"
+        if language == "vi":
+            assert all(source[value] is not None and source[value].string
+                       for value in SHOWN_VALUES)
+            assert all(m.string for m in source if m.id)
+
+
+def _entries(catalog) -> dict:
+    def plain(value):
+        return value if isinstance(value, str) else tuple(value)
+
+    return {plain(m.id): plain(m.string) for m in catalog if m.id}
