@@ -15,12 +15,11 @@ from werkzeug.exceptions import HTTPException
 from routing import disclosure
 from routing.models import Disclosure
 
-from . import database, dispatching, intake
+from . import database, dispatching, intake, tips
 from .accounts import AccountError, normalise_email, token_hash
 from .inputs import aware_time, json_object, one_of, whole
 from .models import (
     FUNCTIONS,
-    OUTCOMES,
     TIP_STATUSES,
     URGENCIES,
     ApiToken,
@@ -28,7 +27,6 @@ from .models import (
     Call,
     Message,
     Tip,
-    TriageOverride,
     User,
 )
 from .phones import mask, parse_number
@@ -38,7 +36,6 @@ PAGE_DEFAULT, PAGE_MAX = 50, 200
 API_ROLES = ("operator", "supervisor", "admin", "focal_point")
 STAFF_ROLES = ("operator", "supervisor", "admin")  # the hotline's own people
 ASSIGNING_ROLES = ("supervisor", "admin")
-ASSIGNABLE_ROLES = ("operator", "supervisor")  # the people who work tips
 
 
 @bp.errorhandler(HTTPException)
@@ -294,13 +291,7 @@ def claim_tip(reference: str):
     A tip someone else holds is refused: only a supervisor moves it (assign)."""
     _staff_only()
     tip = tip_or_404(reference, lock=True)
-    if tip.status == "closed":
-        abort(409, f"{reference} is closed")
-    if tip.claimed_by_id not in (None, g.user.id):
-        abort(409, f"{reference} is claimed by {_email(tip.claimed_by_id)}")
-    tip.claimed_by_id = g.user.id
-    if tip.status == "new":
-        tip.status = "claimed"
+    _apply(lambda: tips.claim(tip, g.user, _email(tip.claimed_by_id)))
     audit("tip.claim", tip)
     database.session().commit()
     return jsonify(_summary(tip))
@@ -317,14 +308,8 @@ def assign_tip(reference: str):
         abort(400, "user is required: the assignee's email, or null to unassign")
     assignee = _assignee(body["user"])
     tip = tip_or_404(reference, lock=True)
-    if tip.status == "closed":
-        abort(409, f"{reference} is closed")
     before = _email(tip.claimed_by_id)
-    tip.claimed_by_id = assignee.id if assignee else None
-    if assignee and tip.status == "new":
-        tip.status = "claimed"
-    elif assignee is None and tip.status == "claimed":
-        tip.status = "new"  # back in the queue; work already started stays in_progress
+    _apply(lambda: tips.assign(tip, assignee))
     audit("tip.assigned", tip, **{"from": before, "to": assignee.email if assignee else None})
     database.session().commit()
     return jsonify(_summary(tip))
@@ -345,7 +330,7 @@ def _assignee(email: object) -> User | None:
         abort(400, f"no user {email}")
     if not user.active:
         abort(400, f"{email} is not active")
-    if user.role not in ASSIGNABLE_ROLES:
+    if user.role not in tips.ASSIGNABLE_ROLES:
         abort(400, f"{email} has the role {user.role}; tips go to an operator or supervisor")
     return user
 
@@ -355,16 +340,9 @@ def set_status(reference: str):
     _staff_only()
     body = json_object()
     tip = tip_or_404(reference)
-    status = one_of("status", body.get("status"), TIP_STATUSES)
-    outcome = body.get("outcome")
-    if status == "closed":
-        outcome = one_of("outcome", outcome, OUTCOMES)
-    elif outcome is not None:
-        abort(400, "an outcome goes only with status closed")
-    before = (tip.status, tip.outcome)
-    tip.status, tip.outcome = status, outcome
-    tip.closed_at = now() if status == "closed" else None
-    audit("tip.status", tip, before=list(before), after=[status, outcome])
+    status, outcome = body.get("status"), body.get("outcome")
+    before = _apply(lambda: tips.set_status(tip, status, outcome, now()))
+    audit("tip.status", tip, before=list(before), after=[tip.status, tip.outcome])
     database.session().commit()
     return jsonify(_summary(tip))
 
@@ -373,32 +351,19 @@ def set_status(reference: str):
 def override_triage(reference: str):
     _staff_only()
     body = json_object()
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        abort(400, "a reason is required")
     tip = tip_or_404(reference)
-    changes = {}
-    if "urgency" in body:
-        changes["urgency"] = [tip.urgency, one_of("urgency", body["urgency"], URGENCIES)]
-    if "child_involved" in body:
-        if not isinstance(body["child_involved"], bool):
-            abort(400, "child_involved must be true or false")
-        changes["child_involved"] = [tip.child_involved, body["child_involved"]]
-    if "functions" in body:
-        functions = body["functions"]
-        if not isinstance(functions, list) or any(f not in FUNCTIONS for f in functions):
-            abort(400, f"functions must be a list of {', '.join(FUNCTIONS)}")
-        changes["functions"] = [tip.functions, [f for f in FUNCTIONS if f in functions]]
-    changes = {field: values for field, values in changes.items() if values[0] != values[1]}
-    if not changes:
-        abort(400, "name at least one of urgency, child_involved, functions that changes")
-    for field, (_, after) in changes.items():
-        setattr(tip, field, after)
-    tip.overridden = True
-    tip.routed_at = None  # the new verdict must be routed again
-    database.session().add(TriageOverride(tip=tip, user_id=g.user.id, created_at=now(),
-                                          reason=reason.strip(), changes=changes))
+    wanted = {k: body[k] for k in ("urgency", "child_involved", "functions") if k in body}
+    changes = _apply(lambda: tips.override(database.session(), tip, g.user, wanted,
+                                           body.get("reason"), now()))
     audit("tip.override", tip, fields=sorted(changes))
     database.session().commit()
     dispatching.after_commit(tip.id)  # the override re-routes
     return jsonify(_summary(tip))
+
+
+def _apply(change):
+    """Run a change from hotline.tips; its refusal becomes the HTTP answer."""
+    try:
+        return change()
+    except tips.TipError as error:
+        abort(error.status, error.message)
