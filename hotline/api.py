@@ -12,10 +12,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import String, cast, select
 from werkzeug.exceptions import HTTPException
 
-from routing import disclosure
-from routing.models import Disclosure
-
-from . import database, dispatching, intake, tips
+from . import database, disclosures, dispatching, intake, tips
 from .accounts import AccountError, normalise_email, token_hash
 from .inputs import aware_time, json_object, one_of, whole
 from .models import (
@@ -130,7 +127,7 @@ def list_tips():
     page, more = tips[:limit], len(tips) > limit
     audit("tip.list", references=[t.reference for t in page])
     database.session().commit()
-    shown = _summary if g.user.role in STAFF_ROLES else _office_summary
+    shown = _summary if g.user.role in STAFF_ROLES else disclosures.office_summary
     return jsonify(tips=[shown(t) for t in page], next=page[-1].id if more else None)
 
 
@@ -169,61 +166,19 @@ def get_tip(reference: str):
     return jsonify(detail)
 
 
-def _office_summary(tip: Tip) -> dict:
-    """A tip as a focal point sees it in a listing: no caller, no text."""
-    found = tip.triage or {}
-    return {"reference": tip.reference, "status": tip.status, "urgency": tip.urgency,
-            "child_involved": tip.child_involved, "functions": tip.functions,
-            "provinces": found.get("provinces", []), "categories": found.get("categories", []),
-            "created_at": tip.created_at.isoformat()}
-
-
 def _office_view(tip: Tip):
-    """A tip dispatched to the focal point's office, disclosed as the rules allow and
-    recorded as a disclosure; any other tip is a 404 (and the attempt is audited)."""
+    """A tip dispatched to the focal point's office, as the disclosure rules allow; any
+    other tip is a 404 (and the attempt is audited)."""
     db = database.session()
-    own = [d for d in dispatching.dispatches_of(db, tip.id)
-           if d.office.code == g.user.office_code and d.state != "cancelled"]
-    if not own:
+    view = disclosures.office_view(db, current_app.extensions["hotline.vault"], tip, g.user,
+                                   now())
+    if view is None:
         audit("tip.read_refused", tip, office=g.user.office_code)
         db.commit()
         abort(404, f"no tip {tip.reference}")
-    caller = tip.caller
-    consented = caller is not None and any(getattr(caller, f"consent_{d.function}")
-                                           for d in own)
-    found_basis = disclosure.basis(disclosure.packaged(), consented=consented,
-                                   urgency=tip.urgency or "low",
-                                   child_involved=bool(tip.child_involved))
-    view = _office_summary(tip)
-    if found_basis is not None:
-        view |= _protected_fields(tip)
-    db.add(Disclosure(tip_id=tip.id, dispatch_id=own[0].id, recipient=g.user.email,
-                      fields=sorted(view), basis=found_basis or "minimum", at=now()))
-    view |= {"basis": found_basis, "dispatches": [dispatching.describe(d) for d in own]}
-    audit("tip.read", tip, basis=found_basis or "minimum")
+    audit("tip.read", tip, basis=view["basis"] or "minimum")
     db.commit()
     return jsonify(view)
-
-
-def _protected_fields(tip: Tip) -> dict:
-    """The caller's number (with their safety record: the phone may be in a trafficker's
-    hands) and what they said."""
-    vault = current_app.extensions["hotline.vault"]
-    caller = tip.caller
-    number = vault.decrypt(caller.number_encrypted) if caller and caller.number_encrypted \
-        else None
-    return {
-        "caller_number": number,
-        "caller_safety": None if caller is None else {
-            "safe_to_call": caller.safe_to_call, "safe_to_text": caller.safe_to_text,
-            "safe_hours": caller.safe_hours, "phone_shared": caller.phone_shared},
-        "thread": [{"received_at": m.received_at.isoformat(),
-                    "body": vault.decrypt(m.body_encrypted)}
-                   for m in tip.messages if m.direction == "in"]
-        + [{"received_at": c.started_at.isoformat(),
-            "transcript": vault.decrypt(c.transcript_encrypted)}
-           for c in tip.calls if c.transcript_encrypted],
-    }
 
 
 def _call_detail(call: Call, vault) -> dict:
