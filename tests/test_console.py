@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hotline import accounts, intake
 from hotline.console.words import SHOWN_VALUES
-from hotline.models import AuditEvent, User
+from hotline.models import AuditEvent, Tip, User
 from hotline.phones import parse_number
 from routing.route import route
 
@@ -232,3 +232,121 @@ def _entries(catalog) -> dict:
         return value if isinstance(value, str) else tuple(value)
 
     return {plain(m.id): plain(m.string) for m in catalog if m.id}
+
+
+# -- the tip page ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sms_tip(app):
+    """A critical child tip from an SMS that carries markup."""
+    engine, vault = app.extensions["hotline.engine"], app.extensions["hotline.vault"]
+    with Session(engine) as db, db.begin():
+        intake.receive_sms(db, vault, provider="twilio", provider_id="SM1",
+                           number=parse_number("+84911111111"),
+                           body="<b>cuu</b> em 14 tuoi bi nhot o quan karaoke",
+                           received_at=T0, thread_window=timedelta(hours=24))
+    return "111-261123-0001"
+
+
+def _logged_in(app, email="op@example.vn"):
+    client = app.test_client()
+    _login(client, email=email)
+    return client
+
+
+def test_the_tip_page_marks_triages_reasons_and_shows_markup_as_text(app, sms_tip):
+    client = _logged_in(app)
+    response = client.get(f"/tips/{sms_tip}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and sms_tip in page
+    assert "&lt;b&gt;cuu&lt;/b&gt;" in page and "<b>cuu</b>" not in page
+    assert '<mark title="confinement">bi nhot</mark>' in page
+    assert "khẩn cấp" in page and "tip.read" in _actions(app)
+
+
+def test_claiming_and_closing_from_the_tip_page(app, sms_tip):
+    client = _logged_in(app)
+    token = _token(client.get(f"/tips/{sms_tip}").data)
+    assert client.post(f"/tips/{sms_tip}/claim", data={"csrf_token": token}).status_code == 302
+    page = client.get(f"/tips/{sms_tip}").get_data(as_text=True)
+    assert "op@example.vn" in page
+    refused = client.post(f"/tips/{sms_tip}/status", data={"csrf_token": token,
+                                                           "status": "closed", "outcome": ""})
+    assert refused.status_code == 302
+    assert "outcome must be one of" in client.get(f"/tips/{sms_tip}").get_data(as_text=True)
+    client.post(f"/tips/{sms_tip}/status", data={"csrf_token": token, "status": "closed",
+                                                 "outcome": "referred"})
+    with Session(app.extensions["hotline.engine"]) as db:
+        tip = db.scalar(select(Tip))
+        assert (tip.status, tip.outcome) == ("closed", "referred")
+    assert "tip.claim" in _actions(app) and "tip.status" in _actions(app)
+
+
+def test_a_tip_another_operator_holds_cannot_be_claimed(app, sms_tip):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        accounts.create_user(db, "op2@example.vn", PASSWORD, "operator")
+    first, second = _logged_in(app), _logged_in(app, "op2@example.vn")
+    first.post(f"/tips/{sms_tip}/claim", data={"csrf_token": _token(first.get("/").data)})
+    second.post(f"/tips/{sms_tip}/claim", data={"csrf_token": _token(second.get("/").data)})
+    page = second.get(f"/tips/{sms_tip}").get_data(as_text=True)
+    assert "is claimed by op@example.vn" in page
+    with Session(app.extensions["hotline.engine"]) as db:
+        holder = db.get(User, db.scalar(select(Tip)).claimed_by_id)
+        assert holder.email == "op@example.vn"
+
+
+def test_an_override_needs_a_reason_and_then_stands(app, sms_tip):
+    client = _logged_in(app)
+    token = _token(client.get(f"/tips/{sms_tip}").data)
+    form = {"csrf_token": token, "urgency": "medium", "functions": ["police"]}
+    client.post(f"/tips/{sms_tip}/override", data=form)  # no reason
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.scalar(select(Tip)).urgency == "critical"
+    client.post(f"/tips/{sms_tip}/override", data={**form, "reason": "x" * 2001})
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.scalar(select(Tip)).urgency == "critical"
+    client.post(f"/tips/{sms_tip}/override", data={**form, "reason": "người gọi đã an toàn"})
+    with Session(app.extensions["hotline.engine"]) as db:
+        tip = db.scalar(select(Tip))
+        assert (tip.urgency, tip.overridden, tip.child_involved) == ("medium", True, False)
+        assert tip.overrides[0].reason == "người gọi đã an toàn"
+
+
+def test_forms_without_a_csrf_token_change_nothing(app, sms_tip):
+    client = _logged_in(app)
+    assert client.post(f"/tips/{sms_tip}/claim").status_code == 400
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.scalar(select(Tip)).claimed_by_id is None
+
+
+def test_a_focal_point_opens_only_their_offices_tips(app):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        build_directory(db)
+        ours, theirs = make_tip(db), make_tip(db)
+        ours.urgency = theirs.urgency = "critical"
+        ours.child_involved = True
+        route(db, facts(ours, urgency="critical"), T0)
+        accounts.create_user(db, "fp@example.vn", PASSWORD, "focal_point",
+                             office_code="police-lang-son")
+    client = _logged_in(app, "fp@example.vn")
+    assert client.get("/tips/111-261123-0001").status_code == 200
+    assert client.get("/tips/111-261123-0002").status_code == 404
+    assert client.post("/tips/111-261123-0001/claim",
+                       data={"csrf_token": _token(client.get("/").data)}).status_code == 403
+    assert "tip.read_refused" in _actions(app)
+
+
+def test_every_message_in_the_code_and_templates_is_in_the_catalogs():
+    from babel.messages.extract import extract_from_dir
+
+    extracted = {message[2] if isinstance(message[2], str) else message[2][0]
+                 for message in extract_from_dir(
+                     "hotline", method_map=[("**.py", "python"),
+                                            ("templates/**.html", "jinja2")],
+                     keywords={"_": None, "ngettext": (1, 2), "N_": None})}
+    for language in ("vi", "en"):
+        with open(f"hotline/translations/{language}/LC_MESSAGES/messages.po", "rb") as po:
+            known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(po) if m.id}
+        assert extracted <= known, f"{language}: run pybabel extract/update and translate " \
+                                   f"{sorted(extracted - known)}"

@@ -76,6 +76,19 @@ def _wait_for(read, done, seconds: float = 30):
     return value
 
 
+def _stop(process: subprocess.Popen) -> str:
+    """SIGTERM, as a service manager stops it; a kill (and a failure) if it hangs, so no
+    process or pipe outlives the test."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"hotline run did not stop on SIGTERM:\n{output}") from None
+    return output
+
+
 def test_hotline_run_serves_with_embedded_redis_and_a_worker(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
@@ -115,8 +128,7 @@ def test_hotline_run_serves_with_embedded_redis_and_a_worker(tmp_path):
         assert alert["alerts"][0]["status"] == "failed"
         assert (tmp_path / "hotline.db").exists()
     finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=20)
+        output = _stop(process)
     assert process.returncode == 0, output
     redis_socket = next(line for line in lines if "(Redis: unix://" in line)
     redis_socket = redis_socket.split("unix://")[1].rstrip(")\n")

@@ -1,18 +1,25 @@
-"""Console pages. The queue: open tips, most urgent and longest waiting first; a focal
-point sees only the tips dispatched to their office. Each listing is audited with the
-references it showed.
+"""Console pages. The queue: open tips, most urgent and longest waiting first. The tip:
+its thread with triage's reasons marked, its calls, dispatches and caller, and the forms to
+claim it, change its status and override triage. A focal point sees only the tips
+dispatched to their office, as the disclosure rules allow. Every listing and opening is
+audited.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import case, select
+from wtforms import BooleanField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from .. import database, dispatching
-from ..models import AuditEvent, Tip, User
+from .. import database, disclosures, dispatching, tips
+from ..models import FUNCTIONS, OUTCOMES, TIP_STATUSES, URGENCIES, AuditEvent, Tip, User
+from .highlight import pieces
 
 bp = Blueprint("pages", __name__)
 QUEUE_SIZE = 100
@@ -47,3 +54,151 @@ def _emails(db, user_ids: set[int]) -> dict[int, str]:
 
 def _minutes(now: datetime, since: datetime) -> int:
     return max(0, int((now - since).total_seconds() // 60))
+
+
+# -- one tip -------------------------------------------------------------------------------
+
+STAFF = ("operator", "supervisor", "admin")
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(choices=list(TIP_STATUSES))
+    outcome = SelectField(choices=["", *OUTCOMES])
+
+
+class OverrideForm(FlaskForm):
+    urgency = SelectField(choices=list(URGENCIES))
+    child_involved = BooleanField()
+    functions = SelectMultipleField(choices=list(FUNCTIONS))
+    reason = TextAreaField(validators=[DataRequired(), Length(max=tips.REASON_MAX)])
+
+
+@bp.get("/tips/<reference>")
+@login_required
+def tip(reference: str):
+    db = database.session()
+    found = _tip_or_404(reference)
+    now = current_app.extensions["hotline.clock"]()
+    vault = current_app.extensions["hotline.vault"]
+    if current_user.role not in STAFF:
+        view = disclosures.office_view(db, vault, found, current_user, now)
+        _audit("tip.read" if view else "tip.read_refused", found,
+               basis=(view or {}).get("basis") or "minimum")
+        db.commit()
+        if view is None:
+            abort(404)
+        return render_template("console/tip_office.html", tip=found, view=view)
+    dispatches = dispatching.dispatches_of(db, found.id)
+    _audit("tip.read", found)
+    db.commit()
+    override = OverrideForm(urgency=found.urgency, child_involved=found.child_involved,
+                            functions=found.functions)
+    return render_template(
+        "console/tip.html", tip=found, thread=_thread(found, vault), calls=found.calls,
+        dispatches=[dispatching.describe(d) for d in dispatches],
+        dispatch_status=dispatching.dispatch_status(dispatches),
+        holder=_emails(db, {found.claimed_by_id} - {None}).get(found.claimed_by_id),
+        status_form=StatusForm(status=found.status, outcome=found.outcome or ""),
+        override_form=override, reasons=(found.triage or {}).get("reasons", []),
+        statuses=TIP_STATUSES, outcomes=OUTCOMES, urgencies=URGENCIES, functions=FUNCTIONS,
+        transcripts=[(c, vault.decrypt(c.transcript_encrypted))
+                     for c in found.calls if c.transcript_encrypted])
+
+
+@bp.post("/tips/<reference>/claim")
+@login_required
+def claim(reference: str):
+    found = _staff_tip(reference)
+    holder = _emails(database.session(), {found.claimed_by_id} - {None}).get(
+        found.claimed_by_id)
+    if _change(lambda: tips.claim(found, current_user, holder)):
+        _audit("tip.claim", found)
+    return _back(found)
+
+
+@bp.post("/tips/<reference>/status")
+@login_required
+def status(reference: str):
+    found = _staff_tip(reference)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    now = current_app.extensions["hotline.clock"]()
+    before = _change(lambda: tips.set_status(found, form.status.data, form.outcome.data or None,
+                                             now))
+    if before is not None:
+        _audit("tip.status", found, before=list(before), after=[found.status, found.outcome])
+    return _back(found)
+
+
+@bp.post("/tips/<reference>/override")
+@login_required
+def override(reference: str):
+    found = _staff_tip(reference)
+    form = OverrideForm()
+    if not form.validate_on_submit():
+        flash(_("An override needs a reason (at most 2,000 characters)."), "error")
+        return _back(found)
+    wanted = {"urgency": form.urgency.data, "child_involved": form.child_involved.data,
+              "functions": list(form.functions.data)}
+    now = current_app.extensions["hotline.clock"]()
+    changes = _change(lambda: tips.override(database.session(), found, current_user, wanted,
+                                            form.reason.data, now))
+    if changes is not None:
+        _audit("tip.override", found, fields=sorted(changes))
+        database.session().commit()
+        dispatching.after_commit(found.id)  # the override re-routes
+    return _back(found)
+
+
+def _tip_or_404(reference: str, lock: bool = False) -> Tip:
+    query = select(Tip).where(Tip.reference == reference)
+    found = database.session().scalar(query.with_for_update() if lock else query)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _staff_tip(reference: str) -> Tip:
+    if current_user.role not in STAFF:
+        abort(403)
+    return _tip_or_404(reference, lock=True)
+
+
+def _change(action):
+    """Run a change from hotline.tips; its refusal is shown, nothing changed."""
+    try:
+        return action()
+    except tips.TipError as error:
+        database.session().rollback()
+        flash(error.message, "error")
+        return None
+
+
+def _back(found: Tip):
+    database.session().commit()
+    return redirect(url_for("pages.tip", reference=found.reference))
+
+
+def _audit(action: str, found: Tip | None, **detail) -> None:
+    database.session().add(AuditEvent(
+        action=action, tip=found, user_id=current_user.id,
+        at=current_app.extensions["hotline.clock"](), remote_addr=request.remote_addr,
+        detail=detail))
+
+
+def _thread(found: Tip, vault) -> list[dict]:
+    """Each inbound message with triage's reasons marked, where the latest run judged
+    it (a message that came after that run is shown plain until the re-run)."""
+    judged = {}
+    if found.triage_runs:
+        judged = {message_id: start for message_id, start
+                  in found.triage_runs[-1].message_offsets}
+    reasons = (found.triage or {}).get("reasons", [])
+    thread = []
+    for message in found.messages:
+        body = vault.decrypt(message.body_encrypted)
+        start = judged.get(message.id)
+        thread.append({"message": message, "pieces": pieces(body, reasons, start)
+                       if start is not None and message.direction == "in" else [(body, [])]})
+    return thread
