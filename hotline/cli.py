@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -262,7 +263,7 @@ def _echo_summary(summary: dict) -> None:
 def worker() -> None:
     """An RQ worker with its scheduler, on REDIS_URL."""
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker
 
     from .run import QUEUES
 
@@ -272,7 +273,9 @@ def worker() -> None:
     connection = Redis.from_url(url)
     threading.Thread(target=_sweep_forever, args=(_settings(),), daemon=True).start()
     threading.Thread(target=_tick_forever, args=(_settings(),), daemon=True).start()
-    Worker([Queue(name, connection=connection) for name in QUEUES],
+    # Jobs run in this process: forking a job's process while the tick's threads hold
+    # locks (database, logging) can leave the child hung for ever.
+    SimpleWorker([Queue(name, connection=connection) for name in QUEUES],
            connection=connection).work(with_scheduler=True)
 
 
@@ -358,7 +361,11 @@ def run(host: str, port: int) -> None:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
         worker_process.terminate()
-        worker_process.wait(timeout=10)
+        try:
+            worker_process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a job that will not end: stop it anyway
+            worker_process.kill()
+            worker_process.wait()
         if redis_server is not None:
             redis_server.shutdown()
 
