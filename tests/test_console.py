@@ -350,3 +350,44 @@ def test_every_message_in_the_code_and_templates_is_in_the_catalogs():
             known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(po) if m.id}
         assert extracted <= known, f"{language}: run pybabel extract/update and translate " \
                                    f"{sorted(extracted - known)}"
+
+
+# -- the queue without a reload --------------------------------------------------------------
+
+
+def test_the_queue_polls_and_a_poll_that_finds_nothing_new_is_not_audited(app, sms_tip,
+                                                                          clock):
+    client = _logged_in(app)
+    page = client.get("/").get_data(as_text=True)
+    assert 'hx-get="/queue/rows"' in page and 'hx-trigger="every 5s"' in page
+    assert "htmx-2.0.11.min.js" in page and "console.js" in page
+    first = client.get("/queue/rows")
+    assert first.status_code == 200 and sms_tip in first.get_data(as_text=True)
+    listings = _actions(app).count("tip.list")
+    again = client.get("/queue/rows", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and _actions(app).count("tip.list") == listings
+    # A new tip changes the rows: the next poll shows it, and is audited.
+    engine, vault = app.extensions["hotline.engine"], app.extensions["hotline.vault"]
+    with Session(engine) as db, db.begin():
+        intake.receive_sms(db, vault, provider="twilio", provider_id="SM2",
+                           number=parse_number("+84922222222"), body="cho hoi thong tin",
+                           received_at=T0, thread_window=timedelta(hours=24))
+    changed = client.get("/queue/rows", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and "111-261123-0002" in changed.get_data(as_text=True)
+    assert _actions(app).count("tip.list") == listings + 1
+    # A minute later the waiting times change.
+    clock.now = T0 + timedelta(minutes=1)
+    later = client.get("/queue/rows", headers={"If-None-Match": changed.headers["ETag"]})
+    assert later.status_code == 200
+
+
+def test_polling_needs_a_login(app):
+    assert app.test_client().get("/queue/rows").status_code == 302
+
+
+def test_the_console_serves_its_own_scripts(app):
+    client = app.test_client()
+    with client.get("/static/htmx-2.0.11.min.js") as htmx:
+        assert htmx.status_code == 200
+    with client.get("/static/console.js") as script:
+        assert "htmx:afterSwap" in script.get_data(as_text=True)

@@ -7,9 +7,21 @@ audited.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -30,20 +42,63 @@ _MOST_URGENT_FIRST = case({"critical": 0, "high": 1, "medium": 2, "low": 3},
 @bp.get("/")
 @login_required
 def queue():
-    now = current_app.extensions["hotline.clock"]()
+    shown, holders = _open_tips()
+    _audit_listing(shown)
+    return render_template("console/queue.html", tips=shown, holders=holders,
+                           waited=_waited())
+
+
+@bp.get("/queue/rows")
+@login_required
+def queue_rows():
+    """What the queue page polls every few seconds: the rows, or 304 Not Modified when
+    nothing in them changed (a poll that finds nothing new is not audited)."""
+    shown, holders = _open_tips()
+    etag = _etag(shown, holders)
+    if etag in request.if_none_match:
+        response = current_app.response_class(status=304)
+    else:
+        _audit_listing(shown)
+        response = current_app.make_response(render_template(
+            "console/queue_rows.html", tips=shown, holders=holders, waited=_waited()))
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    g.private = False  # revalidated on every poll; never stored for others
+    return response
+
+
+def _open_tips():
     query = (select(Tip).where(Tip.status != "closed")
              .order_by(_MOST_URGENT_FIRST, Tip.created_at, Tip.id).limit(QUEUE_SIZE))
     if current_user.role == "focal_point":
         query = query.where(dispatching.to_office(current_user.office_code))
     db = database.session()
-    tips = db.scalars(query).all()
-    holders = _emails(db, {t.claimed_by_id for t in tips if t.claimed_by_id})
-    db.add(AuditEvent(action="tip.list", user_id=current_user.id, at=now,
+    found = db.scalars(query).all()
+    return found, _emails(db, {t.claimed_by_id for t in found if t.claimed_by_id})
+
+
+def _audit_listing(shown) -> None:
+    db = database.session()
+    db.add(AuditEvent(action="tip.list", user_id=current_user.id,
+                      at=current_app.extensions["hotline.clock"](),
                       remote_addr=request.remote_addr,
-                      detail={"references": [t.reference for t in tips], "page": "queue"}))
+                      detail={"references": [t.reference for t in shown], "page": "queue"}))
     db.commit()
-    return render_template("console/queue.html", tips=tips, holders=holders,
-                           waited=lambda tip: _minutes(now, tip.created_at))
+
+
+def _etag(shown, holders) -> str:
+    """Changes when a row would: a tip in or out, its verdict, status or holder, or a
+    minute gone by (the waiting times), or the language."""
+    now = current_app.extensions["hotline.clock"]()
+    rows = [(t.reference, t.urgency, t.child_involved, t.functions, t.status,
+             holders.get(t.claimed_by_id)) for t in shown]
+    state = repr((rows, int(now.timestamp() // 60), str(get_locale())))
+    return hashlib.sha256(state.encode()).hexdigest()[:32]
+
+
+def _waited():
+    now = current_app.extensions["hotline.clock"]()
+    return lambda tip: _minutes(now, tip.created_at)
 
 
 def _emails(db, user_ids: set[int]) -> dict[int, str]:
