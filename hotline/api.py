@@ -22,7 +22,6 @@ from .models import (
     ApiToken,
     AuditEvent,
     Call,
-    Message,
     Tip,
     User,
 )
@@ -202,7 +201,7 @@ def _call_detail(call: Call, vault) -> dict:
 
 # -- changing --------------------------------------------------------------------------
 
-ENTERED_CHANNELS = ("walk_in", "email", "other_line")
+
 TEXT_MAX = 20_000
 
 
@@ -211,7 +210,7 @@ def create_tip():
     """A tip an operator enters: a walk-in, an email, a call on another line."""
     _staff_only()
     body = json_object()
-    channel = one_of("channel", body.get("channel"), ENTERED_CHANNELS)
+    channel = one_of("channel", body.get("channel"), intake.ENTERED_CHANNELS)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         abort(400, "text is required: what the person reported")
@@ -223,17 +222,9 @@ def create_tip():
     received_at = aware_time("received_at", body["received_at"]) \
         if body.get("received_at") is not None else now()
     db = database.session()
-    vault = current_app.extensions["hotline.vault"]
-    number = parse_number(sender) if sender else None
-    caller = intake.find_or_add_caller(db, vault, number) if number else None
-    tip = intake.new_tip(db, channel=channel, caller=caller, at=received_at,
-                         created_by_id=g.user.id)
-    message = Message(direction="in", provider="console", body_encrypted=vault.encrypt(text),
-                      body_length=len(text), received_at=received_at)
-    tip.messages.append(message)
-    db.flush()
-    intake.judge(db, tip, text, number.sender if number else None, received_at,
-                 message_offsets=[[message.id, 0]])
+    tip = intake.enter_tip(db, current_app.extensions["hotline.vault"], channel=channel,
+                           text=text, sender=sender, received_at=received_at,
+                           created_by_id=g.user.id)
     audit("tip.create", tip, channel=channel)
     db.commit()
     dispatching.after_commit(tip.id)

@@ -18,7 +18,7 @@ import triage
 
 from .crypto import Vault
 from .models import AuditEvent, Caller, Message, Tip, TipCounter, TriageRun
-from .phones import CallerNumber
+from .phones import CallerNumber, parse_number
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 SMS_MAX_LENGTH = 1_600  # Twilio's limit for one message; longer bodies are kept and flagged
@@ -136,6 +136,26 @@ def new_tip(db: Session, *, channel: str, caller: Caller | None, at: datetime,
     tip = Tip(reference=reference, day=day, day_number=number, channel=channel, caller=caller,
               created_at=at, last_activity_at=at, created_by_id=created_by_id)
     db.add(tip)
+    return tip
+
+
+ENTERED_CHANNELS = ("walk_in", "email", "other_line")
+
+
+def enter_tip(db: Session, vault: Vault, *, channel: str, text: str, sender: str | None,
+              received_at: datetime, created_by_id: int) -> Tip:
+    """A tip an operator enters (a walk-in, an email, a call on another line), judged by
+    triage like the rest."""
+    number = parse_number(sender) if sender else None
+    caller = find_or_add_caller(db, vault, number) if number else None
+    tip = new_tip(db, channel=channel, caller=caller, at=received_at,
+                  created_by_id=created_by_id)
+    message = Message(direction="in", provider="console", body_encrypted=vault.encrypt(text),
+                      body_length=len(text), received_at=received_at)
+    tip.messages.append(message)
+    db.flush()
+    judge(db, tip, text, number.sender if number else None, received_at,
+          message_offsets=[[message.id, 0]])
     return tip
 
 

@@ -391,3 +391,68 @@ def test_the_console_serves_its_own_scripts(app):
         assert htmx.status_code == 200
     with client.get("/static/console.js") as script:
         assert "htmx:afterSwap" in script.get_data(as_text=True)
+
+
+# -- new tips, assignment, my call ----------------------------------------------------------
+
+
+def test_an_operator_enters_a_walk_in_tip_that_triage_judges(app):
+    client = _logged_in(app)
+    token = _token(client.get("/tips/new").data)
+    response = client.post("/tips/new", data={
+        "csrf_token": token, "channel": "walk_in", "sender": "0912345678",
+        "text": "Chị Lan báo cháu 13 tuổi bị nhốt ở nhà nghỉ, <i>cứu</i>"})
+    assert response.status_code == 302
+    reference = response.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/tips/{reference}").get_data(as_text=True)
+    assert "khẩn cấp" in page and "&lt;i&gt;cứu&lt;/i&gt;" in page
+    assert "tip.create" in _actions(app)
+
+
+@pytest.mark.parametrize("form", [{"channel": "walk_in", "text": ""},
+                                  {"channel": "sms", "text": "tin"},
+                                  {"channel": "walk_in", "text": "x" * 20_001}])
+def test_bad_new_tips_store_nothing(app, form):
+    client = _logged_in(app)
+    token = _token(client.get("/tips/new").data)
+    assert client.post("/tips/new", data={"csrf_token": token, **form}).status_code == 400
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.scalar(select(Tip)) is None
+
+
+def test_a_supervisor_reassigns_and_an_operator_may_not(app, sms_tip):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        accounts.create_user(db, "sup@example.vn", PASSWORD, "supervisor")
+    operator = _logged_in(app)
+    operator.post(f"/tips/{sms_tip}/claim", data={"csrf_token": _token(operator.get("/").data)})
+    assert operator.post(f"/tips/{sms_tip}/assign", data={
+        "csrf_token": _token(operator.get("/").data), "user": ""}).status_code == 403
+    supervisor = _logged_in(app, "sup@example.vn")
+    token = _token(supervisor.get("/").data)
+    page = supervisor.get(f"/tips/{sms_tip}").get_data(as_text=True)
+    assert 'name="user"' in page and "op@example.vn" in page
+    supervisor.post(f"/tips/{sms_tip}/assign", data={"csrf_token": token,
+                                                      "user": "sup@example.vn"})
+    with Session(app.extensions["hotline.engine"]) as db:
+        assert db.get(User, db.scalar(select(Tip)).claimed_by_id).email == "sup@example.vn"
+    supervisor.post(f"/tips/{sms_tip}/assign", data={"csrf_token": token,
+                                                      "user": "admin@example.vn"})
+    assert "cannot take tips" in supervisor.get(f"/tips/{sms_tip}").get_data(as_text=True)
+    supervisor.post(f"/tips/{sms_tip}/assign", data={"csrf_token": token, "user": ""})
+    with Session(app.extensions["hotline.engine"]) as db:
+        tip = db.scalar(select(Tip))
+        assert (tip.claimed_by_id, tip.status) == (None, "new")
+    assert _actions(app).count("tip.assigned") == 2
+
+
+def test_my_call_opens_the_tip_of_the_call_just_answered(app, clock):
+    from hotline import calls
+
+    engine, vault = app.extensions["hotline.engine"], app.extensions["hotline.vault"]
+    with Session(engine) as db:
+        operator_id = db.scalar(select(User.id).where(User.email == "op@example.vn"))
+    client = _logged_in(app)
+    assert client.get("/my-call").headers["Location"] == "/"
+    calls.store(engine, vault, calls.event("answered", T0, call_sid="CA1",
+                                           operator_id=operator_id, operator_call_sid="CA9"))
+    assert client.get("/my-call").headers["Location"] == "/tips/111-261123-0001"

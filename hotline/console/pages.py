@@ -8,7 +8,7 @@ audited.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -26,11 +26,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import case, select
-from wtforms import BooleanField, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
-from .. import database, disclosures, dispatching, tips
-from ..models import FUNCTIONS, OUTCOMES, TIP_STATUSES, URGENCIES, AuditEvent, Tip, User
+from .. import database, disclosures, dispatching, intake, tips
+from ..models import (
+    FUNCTIONS,
+    OUTCOMES,
+    TIP_STATUSES,
+    URGENCIES,
+    AuditEvent,
+    Call,
+    Tip,
+    User,
+)
 from .highlight import pieces
 
 bp = Blueprint("pages", __name__)
@@ -157,7 +166,8 @@ def tip(reference: str):
         override_form=override, reasons=(found.triage or {}).get("reasons", []),
         statuses=TIP_STATUSES, outcomes=OUTCOMES, urgencies=URGENCIES, functions=FUNCTIONS,
         transcripts=[(c, vault.decrypt(c.transcript_encrypted))
-                     for c in found.calls if c.transcript_encrypted])
+                     for c in found.calls if c.transcript_encrypted],
+        assignable=assignable(db) if current_user.role in ("supervisor", "admin") else [])
 
 
 @bp.post("/tips/<reference>/claim")
@@ -257,3 +267,90 @@ def _thread(found: Tip, vault) -> list[dict]:
         thread.append({"message": message, "pieces": pieces(body, reasons, start)
                        if start is not None and message.direction == "in" else [(body, [])]})
     return thread
+
+
+# -- a new tip, an assignment, my call ----------------------------------------------------------
+
+MY_CALL_WITHIN = timedelta(hours=2)
+
+
+class NewTipForm(FlaskForm):
+    channel = SelectField(choices=list(intake.ENTERED_CHANNELS))
+    text = TextAreaField(validators=[DataRequired(), Length(max=20_000)])
+    sender = StringField(validators=[Optional(), Length(max=64)])
+
+
+class AssignForm(FlaskForm):
+    user = SelectField(validate_choice=False)
+
+
+@bp.route("/tips/new", methods=["GET", "POST"])
+@login_required
+def new_tip():
+    """A walk-in, an email or a call on another line, entered by an operator."""
+    if current_user.role not in STAFF:
+        abort(403)
+    form = NewTipForm()
+    if not form.validate_on_submit():
+        status = 400 if form.errors else 200
+        return render_template("console/new_tip.html", form=form,
+                               channels=intake.ENTERED_CHANNELS), status
+    db = database.session()
+    entered = intake.enter_tip(db, current_app.extensions["hotline.vault"],
+                               channel=form.channel.data, text=form.text.data,
+                               sender=form.sender.data or None,
+                               received_at=current_app.extensions["hotline.clock"](),
+                               created_by_id=current_user.id)
+    _audit("tip.create", entered, channel=form.channel.data)
+    db.commit()
+    dispatching.after_commit(entered.id)
+    return redirect(url_for("pages.tip", reference=entered.reference))
+
+
+@bp.post("/tips/<reference>/assign")
+@login_required
+def assign(reference: str):
+    """A supervisor gives the tip to an operator or supervisor, or frees it."""
+    if current_user.role not in ("supervisor", "admin"):
+        abort(403)
+    found = _tip_or_404(reference, lock=True)
+    form = AssignForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = database.session()
+    assignee = None
+    if form.user.data:
+        assignee = db.scalar(select(User).where(User.email == form.user.data))
+        if assignee is None:
+            flash(_("No such user."), "error")
+            return _back(found)
+    before = _emails(db, {found.claimed_by_id} - {None}).get(found.claimed_by_id)
+    try:
+        tips.assign(found, assignee)
+    except tips.TipError as error:
+        db.rollback()
+        flash(error.message, "error")
+        return _back(found)
+    _audit("tip.assigned", found, **{"from": before, "to": assignee.email if assignee else None})
+    return _back(found)
+
+
+@bp.get("/my-call")
+@login_required
+def my_call():
+    """The tip of the call this operator answered last (within two hours)."""
+    now = current_app.extensions["hotline.clock"]()
+    reference = database.session().scalar(
+        select(Tip.reference).join(Call, Call.tip_id == Tip.id)
+        .where(Call.answered_by_id == current_user.id,
+               Call.answered_at >= now - MY_CALL_WITHIN)
+        .order_by(Call.answered_at.desc()).limit(1))
+    if reference is None:
+        flash(_("You have not answered a call in the last two hours."), "info")
+        return redirect(url_for("pages.queue"))
+    return redirect(url_for("pages.tip", reference=reference))
+
+
+def assignable(db) -> list[str]:
+    return list(db.scalars(select(User.email).where(
+        User.active, User.role.in_(tips.ASSIGNABLE_ROLES)).order_by(User.email)))
