@@ -456,3 +456,64 @@ def test_my_call_opens_the_tip_of_the_call_just_answered(app, clock):
     calls.store(engine, vault, calls.event("answered", T0, call_sid="CA1",
                                            operator_id=operator_id, operator_call_sid="CA9"))
     assert client.get("/my-call").headers["Location"] == "/tips/111-261123-0001"
+
+
+# -- the office answers ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def office_tip(app):
+    """A critical child tip dispatched to the Lạng Sơn police; its focal point's client."""
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        build_directory(db)
+        tip = make_tip(db)
+        tip.urgency, tip.child_involved = "critical", True
+        route(db, facts(tip, urgency="critical", child=True), T0)
+        accounts.create_user(db, "fp@example.vn", PASSWORD, "focal_point",
+                             office_code="police-lang-son")
+    return _logged_in(app, "fp@example.vn")
+
+
+def _office_dispatch(app):
+    from routing.models import Dispatch
+
+    with Session(app.extensions["hotline.engine"]) as db:
+        return db.scalar(select(Dispatch).where(Dispatch.office.has(code="police-lang-son")))
+
+
+def test_a_focal_point_acknowledges_in_the_console(app, office_tip):
+    page = office_tip.get("/tips/111-261123-0001").data
+    dispatch = _office_dispatch(app)
+    response = office_tip.post(f"/dispatches/{dispatch.id}/acknowledge",
+                               data={"csrf_token": _token(page)})
+    assert response.status_code == 302
+    acknowledged = _office_dispatch(app)
+    assert (acknowledged.state, acknowledged.acknowledged_by, acknowledged.acknowledged_via) \
+        == ("acknowledged", "fp@example.vn", "console")
+    assert "dispatch.acknowledged" in _actions(app)
+
+
+def test_not_our_office_needs_a_reason(app, office_tip):
+    token = _token(office_tip.get("/tips/111-261123-0001").data)
+    dispatch = _office_dispatch(app)
+    office_tip.post(f"/dispatches/{dispatch.id}/decline", data={"csrf_token": token,
+                                                                "text": " "})
+    assert _office_dispatch(app).state == "pending"
+    office_tip.post(f"/dispatches/{dispatch.id}/decline",
+                    data={"csrf_token": token, "text": "Địa bàn Cao Bằng"})
+    declined = _office_dispatch(app)
+    assert (declined.state, declined.declined) == ("cancelled", True)
+
+
+def test_another_offices_dispatch_and_operators_are_refused(app, office_tip):
+    from routing.models import Dispatch
+
+    with Session(app.extensions["hotline.engine"]) as db:
+        national = db.scalar(select(Dispatch.id).where(Dispatch.office.has(code="c02")))
+    token = _token(office_tip.get("/").data)
+    assert office_tip.post(f"/dispatches/{national}/acknowledge",
+                           data={"csrf_token": token}).status_code == 404
+    operator = _logged_in(app)
+    assert operator.post(f"/dispatches/{national}/acknowledge",
+                         data={"csrf_token": _token(operator.get("/").data)}).status_code == 403
+    assert _office_dispatch(app).state == "pending"

@@ -29,6 +29,9 @@ from sqlalchemy import case, select
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from routing import escalation
+from routing.models import Dispatch
+
 from .. import database, disclosures, dispatching, intake, tips
 from ..models import (
     FUNCTIONS,
@@ -354,3 +357,54 @@ def my_call():
 def assignable(db) -> list[str]:
     return list(db.scalars(select(User.email).where(
         User.active, User.role.in_(tips.ASSIGNABLE_ROLES)).order_by(User.email)))
+
+
+# -- the office's answers ------------------------------------------------------------------------
+
+
+class AnswerForm(FlaskForm):
+    text = TextAreaField(validators=[Optional(), Length(max=2_000)])
+
+
+@bp.post("/dispatches/<int:dispatch_id>/<answer>")
+@login_required
+def answer(dispatch_id: int, answer: str):
+    """The office's focal point acknowledges, records an outcome, or answers "not our
+    office" with a reason (the tip goes back to the operators); a supervisor may
+    acknowledge or close on the office's behalf."""
+    if answer not in ("acknowledge", "outcome", "decline"):
+        abort(404)
+    db = database.session()
+    dispatch = db.get(Dispatch, dispatch_id, with_for_update=True)
+    focal = current_user.role == "focal_point"
+    if dispatch is None or (focal and dispatch.office.code != current_user.office_code):
+        abort(404)
+    if not focal and (current_user.role not in ("supervisor", "admin") or answer == "decline"):
+        abort(403)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        abort(400)
+    text = (form.text.data or "").strip()
+    found = db.get(Tip, dispatch.tip_id) if dispatch.tip_id else None
+    back = redirect(url_for("pages.tip", reference=found.reference) if found
+                    else url_for("pages.queue"))
+    if answer != "acknowledge" and not text:
+        flash(_("Write the outcome or the reason."), "error")
+        return back
+    now = current_app.extensions["hotline.clock"]()
+    via = "console" if focal else "supervisor"
+    try:
+        if answer == "acknowledge":
+            escalation.acknowledge(db, dispatch, current_user.email, via, now)
+        elif answer == "outcome":
+            escalation.close(db, dispatch, text, current_user.email, now)
+        else:
+            escalation.cancel(db, dispatch, text, current_user.email, now, declined=True)
+    except escalation.DispatchStateError as error:
+        db.rollback()
+        flash(str(error), "error")
+        return back
+    _audit({"acknowledge": "dispatch.acknowledged", "outcome": "dispatch.closed",
+            "decline": "dispatch.declined"}[answer], found, dispatch=dispatch.id, via=via)
+    db.commit()
+    return back
