@@ -517,3 +517,25 @@ def test_another_offices_dispatch_and_operators_are_refused(app, office_tip):
     assert operator.post(f"/dispatches/{national}/acknowledge",
                          data={"csrf_token": _token(operator.get("/").data)}).status_code == 403
     assert _office_dispatch(app).state == "pending"
+
+
+# -- the audit log ----------------------------------------------------------------------------
+
+
+def test_supervisors_read_and_export_the_audit_log_and_operators_may_not(app, sms_tip):
+    with Session(app.extensions["hotline.engine"]) as db, db.begin():
+        accounts.create_user(db, "=sup@example.vn", PASSWORD, "supervisor")
+    operator = _logged_in(app)
+    operator.get(f"/tips/{sms_tip}")
+    assert operator.get("/audit").status_code == 403
+    supervisor = _logged_in(app, "=sup@example.vn")
+    page = supervisor.get(f"/audit?reference={sms_tip}").get_data(as_text=True)
+    assert "tip.read" in page and "op@example.vn" in page and "login.failed" not in page
+    export = supervisor.get("/audit?format=csv&user=op@example.vn")
+    assert export.mimetype == "text/csv"
+    lines = export.get_data(as_text=True).splitlines()
+    assert lines[0] == "id,at,user,action,tip,from,detail"
+    assert any(",tip.read,111-261123-0001," in line for line in lines)
+    mine = supervisor.get("/audit?format=csv&user==sup@example.vn").get_data(as_text=True)
+    assert "'=sup@example.vn" in mine  # never a formula in a spreadsheet
+    assert {"audit.read", "audit.export"} <= set(_actions(app))

@@ -408,3 +408,73 @@ def answer(dispatch_id: int, answer: str):
             "decline": "dispatch.declined"}[answer], found, dispatch=dispatch.id, via=via)
     db.commit()
     return back
+
+
+# -- the audit log ------------------------------------------------------------------------------
+
+AUDIT_PAGE = 100
+AUDIT_ROLES = ("supervisor", "admin")
+
+
+@bp.get("/audit")
+@login_required
+def audit_log():
+    """Who did what, when, from where: newest first, filtered, a page at a time (`before`
+    is the last id shown); `?format=csv` downloads what the filters select. Viewing it is
+    audited too."""
+    if current_user.role not in AUDIT_ROLES:
+        abort(403)
+    db = database.session()
+    query = _audit_query(request.args)
+    if request.args.get("format") == "csv":
+        rows = db.execute(query.limit(50_000)).all()
+        _audit("audit.export", None, rows=len(rows), filters=dict(request.args))
+        db.commit()
+        return _csv(rows)
+    before = request.args.get("before", "")
+    if before.isdigit():
+        query = query.where(AuditEvent.id < int(before))
+    rows = db.execute(query.limit(AUDIT_PAGE + 1)).all()
+    page, more = rows[:AUDIT_PAGE], len(rows) > AUDIT_PAGE
+    _audit("audit.read", None, filters=dict(request.args))
+    db.commit()
+    return render_template("console/audit.html", rows=page,
+                           next_before=page[-1].AuditEvent.id if more else None,
+                           args=request.args)
+
+
+def _audit_query(args):
+    query = (select(AuditEvent, User.email, Tip.reference)
+             .outerjoin(User, User.id == AuditEvent.user_id)
+             .outerjoin(Tip, Tip.id == AuditEvent.tip_id)
+             .order_by(AuditEvent.id.desc()))
+    if args.get("action"):
+        query = query.where(AuditEvent.action == args["action"][:64])
+    if args.get("reference"):
+        query = query.where(Tip.reference == args["reference"].strip()[:24])
+    if args.get("user"):
+        query = query.where(User.email == args["user"].strip().lower()[:254])
+    return query
+
+
+def _csv(rows):
+    import csv
+    import io
+    import json
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at", "user", "action", "tip", "from", "detail"])
+    for event, email, reference in rows:
+        writer.writerow([_cell(value) for value in (
+            event.id, event.at.isoformat(), email or "", event.action, reference or "",
+            event.remote_addr or "", json.dumps(event.detail, ensure_ascii=False))])
+    return current_app.response_class(
+        out.getvalue(), mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit.csv"})
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
