@@ -29,11 +29,11 @@ What it does, twice:
    says the step. Lateness = when the SMS reached the fake - when the step was due.
 
 The first run is the steady state. The second flushes the Redis index halfway through
-the window and SIGKILLs one worker (with its RQ scheduler child): the one that used the
-most CPU in the second before, at the first moment within MID_SEND_WAIT seconds when
-alerts are being sent (claimed, not yet recorded), so that the kill lands mid-send
-rather than in a tick's sleep; the output says how many alerts were in flight. The last
-line is machine-readable:
+the window and SIGKILLs one worker (with its RQ scheduler child) at the first moment
+within MID_SEND_WAIT seconds when alerts are being sent (claimed, not yet recorded): the
+worker using the most CPU just then, so that the kill lands mid-send rather than in a
+tick's sleep. The output says how many alerts the killed worker left "sending". The
+last line is machine-readable:
 
     p50_lateness_s=X p99_lateness_s=X duplicates=N lost=N flushed_p99_lateness_s=X
     flushed_duplicates=N flushed_lost=N
@@ -54,6 +54,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -92,6 +94,7 @@ MEASURED = {1: "backup", 2: "head"}  # step -> the role it alerts
 STEP_OF_ROLE = {role: step for step, role in MEASURED.items()}
 # The dispatches are inserted far in the future (nothing due), then moved to the window.
 PARKED = datetime(2100, 1, 1, tzinfo=UTC)
+LOCK = 1114  # the advisory lock one benchmark run holds
 MID_SEND_WAIT = 5.0  # seconds after halfway the kill waits for a send in progress
 LINK = re.compile(r"/a/([1-9][0-9]*)-([1-9][0-9]*)-[a-z2-7]{16}")
 
@@ -135,6 +138,24 @@ def ensure_database(admin_url: str, name: str) -> str:
     finally:
         engine.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def only_run(admin_url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock for the whole benchmark: two runs at once would
+    empty each other's database and Redis index."""
+    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if not connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK}):
+                raise SystemExit("another escalation benchmark is running on this "
+                                 "PostgreSQL (advisory lock held): wait for it to finish")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
+    finally:
+        engine.dispose()
 
 
 def reset_schema(url: str) -> None:
@@ -327,8 +348,7 @@ def kill_worker(worker: subprocess.Popen) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time a process has used (Linux; 0 elsewhere). The busiest worker is the one
-    killed: its tick usually runs the steps and sends, so the kill can land mid-send."""
+    """CPU time a process has used (Linux; 0 elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
@@ -372,16 +392,9 @@ def run_once(args: argparse.Namespace, url: str, fake: FakeTwilio, logs: Path,
         print(f"{name}: {len(setup.due)} steps due over {window:.0f} s, "
               f"{args.workers} workers", flush=True)
         if chaos:
-            sleep_until(start + window / 2 - 1.0)
-            busy = {w.pid: cpu_seconds(w.pid) for w in workers}
             sleep_until(start + window / 2)
             connection.flushdb()
-            sending = wait_for_sending(url, MID_SEND_WAIT)
-            victim = max(workers, key=lambda w: cpu_seconds(w.pid) - busy[w.pid])
-            kill_worker(victim)
-            print(f"{name}: Redis index flushed, then worker {victim.pid} (the busier) "
-                  f"killed at {time.time() - start:.1f} s with {sending} alerts being "
-                  "sent by the workers", flush=True)
+            chaos_kill(url, workers, start, name)
         sleep_until(start + window)
         left = wait_for_stragglers(url, fake, setup, start + window + args.grace)
         elapsed = time.time() - start
@@ -391,6 +404,35 @@ def run_once(args: argparse.Namespace, url: str, fake: FakeTwilio, logs: Path,
     finally:
         stop_workers(workers)
         connection.close()
+
+
+def chaos_kill(url: str, workers: list[subprocess.Popen], start: float, name: str) -> None:
+    """Kill the worker that is sending now, if any is within MID_SEND_WAIT seconds; say
+    how many alerts it left "sending" (each waits for the outbox's STUCK_AFTER)."""
+    in_flight = wait_for_sending(url, MID_SEND_WAIT)
+    victim = busiest(workers, 0.05)
+    killed_at = datetime.now(UTC)
+    kill_worker(victim)
+    print(f"{name}: Redis index flushed, then worker {victim.pid} killed at "
+          f"{time.time() - start:.1f} s ({in_flight} alerts were being sent)", flush=True)
+    time.sleep(2.0)  # what the other worker was sending, it has recorded by now
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            left = connection.scalar(text(
+                "SELECT count(*) FROM alert WHERE status = 'sending' AND status_at <= :t"),
+                {"t": killed_at})
+    finally:
+        engine.dispose()
+    print(f"{name}: the killed worker left {left} alerts 'sending'", flush=True)
+
+
+def busiest(workers: list[subprocess.Popen], seconds: float) -> subprocess.Popen:
+    """The worker that used the most CPU over the next `seconds`: the one sending (a send
+    is mostly CPU in the worker: rendering, the database, the HTTP client)."""
+    before = {w.pid: cpu_seconds(w.pid) for w in workers}
+    time.sleep(seconds)
+    return max(workers, key=lambda w: cpu_seconds(w.pid) - before[w.pid])
 
 
 def sleep_until(when: float) -> None:
@@ -491,10 +533,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up as on Ctrl-C
-    url = ensure_database(args.admin_url, args.database)
-    logs = Path(tempfile.mkdtemp(prefix="escalation-bench-"))
-    print(f"database {args.database}, Redis {args.redis_url}, worker logs in {logs}")
-    with FakeTwilio() as fake:
+    with only_run(args.admin_url), FakeTwilio() as fake:
+        url = ensure_database(args.admin_url, args.database)
+        logs = Path(tempfile.mkdtemp(prefix="escalation-bench-"))
+        print(f"database {args.database}, Redis {args.redis_url}, worker logs in {logs}")
         steady = run_once(args, url, fake, logs, chaos=False)
         describe("steady", steady)
         flushed = run_once(args, url, fake, logs, chaos=True)
